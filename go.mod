@@ -1,0 +1,3 @@
+module github.com/otwatch/otwatch
+
+go 1.26.8
