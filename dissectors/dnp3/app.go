@@ -306,10 +306,7 @@ func (d *dissector) walk(dir dissect.Direction, fn uint8, b []byte, s *objSummar
 		if ranged && !s.hasAddr {
 			s.hasAddr, s.space, s.start, s.end = true, groupSpace(g), start, stop
 		}
-		if rng == 6 {
-			continue
-		}
-		if headerOnly(fn, g) {
+		if prefix < 4 && headerOnly(fn, g) {
 			// Requests naming points by index list the indexes only.
 			if prefix >= 1 && prefix <= 3 && !d.skipIndexes(&c, g, prefix, count, s) {
 				d.violation(dir, dissect.ViolMalformed, uint32(fn), "object indexes exceed fragment")
@@ -318,6 +315,17 @@ func (d *dissector) walk(dir dissect.Direction, fn uint8, b []byte, s *objSummar
 			continue
 		}
 		kind, size := objLayout(g, v)
+		if rng == 6 {
+			if kind == objNone || g == 60 {
+				continue
+			}
+			d.violation(dir, dissect.ViolOutOfSpec, uint32(fn), "no-range qualifier where object data is required")
+			return false
+		}
+		if v == 0 && kind != objNone {
+			d.violation(dir, dissect.ViolOutOfSpec, uint32(fn), "variation 0 where object data is required")
+			return false
+		}
 		switch {
 		case kind == objNone:
 			continue

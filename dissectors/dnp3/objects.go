@@ -20,7 +20,12 @@ func objLayout(g, v uint8) (kind, size int) {
 		}
 		return objUnknown, 0
 	}
-	if v == 0 && g != 112 && g != 110 && g != 111 && g != 113 {
+	if v == 0 {
+		if g == 60 || g == 110 || g == 111 || g == 112 || g == 113 {
+			// Class data has no objects; a string of variation 0 would
+			// have length 0, which is only meaningful in a read.
+			return objUnknown, 0
+		}
 		// Variation 0 asks for "any variation" and carries no data.
 		return objNone, 0
 	}
