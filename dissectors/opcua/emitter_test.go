@@ -56,7 +56,7 @@ func (r *recorder) field(name, v string) {
 	m[v]++
 }
 
-func (r *recorder) FieldUint(name string, v uint64) { r.field(name, uitoa(v)) }
+func (r *recorder) FieldUint(name string, v uint64)  { r.field(name, uitoa(v)) }
 func (r *recorder) FieldBytes(name string, v []byte) { r.field(name, string(v)) }
 
 func uitoa(v uint64) string {

@@ -391,10 +391,21 @@ func (d *Dissector) roles(client dissect.Direction) {
 	h := &d.hint
 	*h = dissect.AssetHint{Time: d.ctx.Time, Protocol: Protocol, Side: client.Reverse(),
 		Role: dissect.RoleOPCServer, Evidence: "answers OPC UA Binary requests"}
+	d.hintAddr(h)
 	d.ctx.Emit.Hint(h)
 	*h = dissect.AssetHint{Time: d.ctx.Time, Protocol: Protocol, Side: client,
 		Role: dissect.RoleMaster, Evidence: "sends OPC UA Binary requests"}
+	d.hintAddr(h)
 	d.ctx.Emit.Hint(h)
+}
+
+// hintAddr fills the hint's addresses from the flow endpoint of its side.
+func (d *Dissector) hintAddr(h *dissect.AssetHint) {
+	if d.ctx.Flow == nil {
+		return
+	}
+	ep := d.ctx.Flow.Endpoint(h.Side)
+	h.MAC, h.IP = ep.MAC, ep.IP
 }
 
 // put stores a request, reporting the one it displaces as unmatched.
@@ -909,5 +920,6 @@ func (d *Dissector) identity(dir dissect.Direction, role dissect.Role, evidence 
 		}
 	}
 	h.Extra = ex
+	d.hintAddr(h)
 	d.ctx.Emit.Hint(h)
 }
