@@ -319,13 +319,23 @@ func (d *dissector) roleHints(dir dissect.Direction, ctrl uint8, src, dst uint16
 	h := &d.hint
 	*h = dissect.AssetHint{Time: d.ctx.Time, Protocol: protoName, Side: master, Role: dissect.RoleMaster,
 		Evidence: "DNP3 master (sends frames with DIR=1)"}
+	d.fillEndpoint(h)
 	d.ctx.Emit.Hint(h)
 	*h = dissect.AssetHint{Time: d.ctx.Time, Protocol: protoName, Side: master.Reverse(),
 		Role: dissect.RoleController, Evidence: "DNP3 outstation (addressed by the master)"}
 	if outAddr < 0xFFF0 { // 0xFFF0-0xFFFF are reserved and broadcast addresses
 		h.DeviceID, h.HasDevice = uint32(outAddr), true
 	}
+	d.fillEndpoint(h)
 	d.ctx.Emit.Hint(h)
+}
+
+// fillEndpoint copies the MAC and IP of the hint's side from the flow.
+func (d *dissector) fillEndpoint(h *dissect.AssetHint) {
+	if d.ctx.Flow != nil {
+		e := d.ctx.Flow.Endpoint(h.Side)
+		h.MAC, h.IP = e.MAC, e.IP
+	}
 }
 
 // linkRequest records a link service request (reset link, test link,
