@@ -1,0 +1,263 @@
+package flow
+
+import (
+	"github.com/otwatch/otwatch/dissectors/dissect"
+	"github.com/otwatch/otwatch/sensor/decode"
+)
+
+// maxOOOSegments bounds the out-of-order segments held per direction.
+const maxOOOSegments = 64
+
+// seqDiff returns a-b in sequence space (RFC 1982 arithmetic).
+func seqDiff(a, b uint32) int32 { return int32(a - b) }
+
+func (t *Table) tcpPacket(f *Flow, dir dissect.Direction, p *decode.Packet) {
+	h := &f.tcp[dir]
+	flags := p.TCPFlags
+	if flags&decode.TCPSyn != 0 {
+		h.next = p.Seq + 1
+		h.init = true
+		f.sawSYN = true
+		if f.state == tcpNew {
+			f.state = tcpSynSent
+		}
+		if flags&decode.TCPAck != 0 {
+			f.state = tcpEstablished
+		}
+	}
+	// An ACK that covers data we hold out of order in the other direction
+	// proves the bytes before it were lost by the capture: report the gap.
+	if flags&decode.TCPAck != 0 {
+		rev := &f.tcp[dir^1]
+		if len(rev.ooo) > 0 && seqDiff(p.Ack, rev.ooo[0].seq) > 0 {
+			t.fillGap(f, dir^1)
+		}
+	}
+	if n := len(p.Payload); n > 0 && flags&decode.TCPSyn == 0 {
+		f.Payload[dir] += uint64(n)
+		if f.state < tcpEstablished {
+			f.state = tcpEstablished
+		}
+		if !h.init {
+			h.next = p.Seq
+			h.init = true
+		}
+		d := seqDiff(p.Seq, h.next)
+		switch {
+		case d == 0:
+			t.deliverTCP(f, dir, p.Payload)
+			h.next += uint32(n)
+			t.drain(f, dir)
+		case d < 0:
+			if int(-d) >= n {
+				t.Stats.Retransmissions++
+			} else {
+				t.deliverTCP(f, dir, p.Payload[-d:])
+				h.next = p.Seq + uint32(n)
+				t.drain(f, dir)
+			}
+		default:
+			t.buffer(f, dir, p.Seq, p.Payload)
+		}
+	}
+	if flags&decode.TCPFin != 0 {
+		h.fin = true
+		if f.tcp[dir^1].fin {
+			f.state = tcpClosed
+		} else if f.state != tcpClosed {
+			f.state = tcpClosing
+		}
+	}
+	if flags&decode.TCPRst != 0 {
+		f.state = tcpClosed
+	}
+	if f.state == tcpClosed {
+		t.touch(f, listClosed)
+	} else {
+		t.touch(f, listOpen)
+	}
+}
+
+// buffer keeps an out-of-order segment, within the stream and table caps.
+func (t *Table) buffer(f *Flow, dir dissect.Direction, seq uint32, data []byte) {
+	h := &f.tcp[dir]
+	switch {
+	case h.oooBytes+len(data) > t.cfg.MaxStreamBuffer:
+		t.Stats.StreamBufHits++
+	case t.Stats.BufferedBytes+len(data) > t.cfg.MaxTotalBuffer:
+		t.Stats.TotalBufHits++
+	case len(h.ooo) >= maxOOOSegments:
+		t.Stats.StreamBufHits++
+	default:
+		t.Stats.OutOfOrder++
+		buf := t.getBuf(len(data))
+		buf = append(buf, data...)
+		// Insert sorted by sequence number; drop exact duplicates.
+		i := len(h.ooo)
+		for i > 0 && seqDiff(h.ooo[i-1].seq, seq) > 0 {
+			i--
+		}
+		if i > 0 && h.ooo[i-1].seq == seq {
+			t.putBuf(buf)
+			t.Stats.Retransmissions++
+			return
+		}
+		h.ooo = append(h.ooo, seg{})
+		copy(h.ooo[i+1:], h.ooo[i:])
+		h.ooo[i] = seg{seq: seq, data: buf}
+		h.oooBytes += len(buf)
+		t.Stats.BufferedBytes += len(buf)
+		return
+	}
+	// Caps hit: give up on the missing bytes, deliver what we hold, then
+	// this segment.
+	if len(h.ooo) > 0 {
+		t.fillGap(f, dir)
+	}
+	if d := seqDiff(seq, h.next); d > 0 {
+		t.gap(f, dir, int(d))
+		h.next = seq
+	}
+	t.deliverTCP(f, dir, data)
+	h.next = seq + uint32(len(data))
+	t.drain(f, dir)
+}
+
+// fillGap declares the bytes before the first buffered segment lost and
+// delivers the buffer.
+func (t *Table) fillGap(f *Flow, dir dissect.Direction) {
+	h := &f.tcp[dir]
+	if len(h.ooo) == 0 {
+		return
+	}
+	if d := seqDiff(h.ooo[0].seq, h.next); d > 0 {
+		t.gap(f, dir, int(d))
+		h.next = h.ooo[0].seq
+	}
+	t.drain(f, dir)
+}
+
+// drain delivers buffered segments that are now in order.
+func (t *Table) drain(f *Flow, dir dissect.Direction) {
+	h := &f.tcp[dir]
+	for len(h.ooo) > 0 {
+		d := seqDiff(h.ooo[0].seq, h.next)
+		if d > 0 {
+			return
+		}
+		t.takeOOO(f, dir)
+	}
+}
+
+// takeOOO removes the first buffered segment and delivers what of it lies
+// at or after h.next.
+func (t *Table) takeOOO(f *Flow, dir dissect.Direction) {
+	h := &f.tcp[dir]
+	s := h.ooo[0]
+	copy(h.ooo, h.ooo[1:])
+	h.ooo[len(h.ooo)-1] = seg{}
+	h.ooo = h.ooo[:len(h.ooo)-1]
+	h.oooBytes -= len(s.data)
+	t.Stats.BufferedBytes -= len(s.data)
+	d := seqDiff(s.seq, h.next)
+	if d <= 0 && int(-d) < len(s.data) {
+		t.deliverTCP(f, dir, s.data[-d:])
+		h.next = s.seq + uint32(len(s.data))
+	} else if d <= 0 {
+		t.Stats.Retransmissions++
+	}
+	t.putBuf(s.data)
+}
+
+func (t *Table) gap(f *Flow, dir dissect.Direction, n int) {
+	t.Stats.Gaps++
+	t.Stats.GapBytes += uint64(n)
+	f.gaps++
+	if f.dis != nil {
+		f.dis.Gap(&t.ctx, dir, n)
+	}
+}
+
+func (t *Table) deliverTCP(f *Flow, dir dissect.Direction, data []byte) {
+	h := &f.tcp[dir]
+	if t.cfg.MaxStreamDepth > 0 {
+		if h.delivered >= t.cfg.MaxStreamDepth {
+			t.Stats.DepthBytes += uint64(len(data))
+			return
+		}
+		if left := t.cfg.MaxStreamDepth - h.delivered; uint64(len(data)) > left {
+			t.Stats.DepthBytes += uint64(len(data)) - left
+			data = data[:left]
+		}
+	}
+	h.delivered += uint64(len(data))
+	t.deliver(f, dir, data, nil)
+}
+
+// deliver hands application bytes to the flow's dissector, choosing one on
+// the first payload (p is the packet for L2 flows, nil otherwise).
+func (t *Table) deliver(f *Flow, dir dissect.Direction, data []byte, p *decode.Packet) {
+	if !f.given {
+		t.choose(f, data, p)
+	}
+	if f.dis != nil {
+		f.dis.Feed(&t.ctx, dir, data)
+	}
+}
+
+func (t *Table) choose(f *Flow, data []byte, p *decode.Packet) {
+	if t.reg == nil {
+		f.given = true
+		return
+	}
+	idx := -1
+	if f.l2 {
+		f.given = true
+		if p != nil {
+			if p.EtherType != 0 {
+				idx = t.reg.ByEtherType(p.EtherType)
+			} else if p.Layers&decode.LLLC != 0 {
+				idx = t.reg.ByLLC(dissect.LLCKey(p.DSAP, p.SNAPOUI, p.SNAPPID))
+			}
+		}
+	} else {
+		var res dissect.ProbeResult
+		idx, res = t.reg.Select(f.Info.Transport, f.Info.Server.Port, f.Info.Client.Port, data)
+		if res == dissect.ProbeNeedMore {
+			f.probes++
+			if int(f.probes) < t.cfg.ProbeLimit {
+				return
+			}
+		}
+		f.given = true
+	}
+	if idx < 0 {
+		t.Stats.Unidentified++
+		return
+	}
+	s := t.reg.Spec(idx)
+	f.dis = s.New()
+	f.Protocol = s.Name
+	t.Stats.Dissected++
+}
+
+func (t *Table) getBuf(n int) []byte {
+	for i := len(t.bufPool) - 1; i >= 0; i-- {
+		if b := t.bufPool[i]; cap(b) >= n {
+			t.bufPool[i] = t.bufPool[len(t.bufPool)-1]
+			t.bufPool = t.bufPool[:len(t.bufPool)-1]
+			return b[:0]
+		}
+	}
+	c := 2048
+	for c < n {
+		c *= 2
+	}
+	return make([]byte, 0, c)
+}
+
+func (t *Table) putBuf(b []byte) {
+	if len(t.bufPool) < 1024 {
+		t.bufPool = append(t.bufPool, b[:0])
+	}
+}
