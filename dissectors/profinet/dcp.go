@@ -615,7 +615,7 @@ func (d *l2) identityHint(ctx *dissect.Context, dir dissect.Direction) {
 	d.hintNext++
 	x := d.hintAttrs[:0]
 	hint := &d.hint
-	*hint = dissect.AssetHint{Time: ctx.Time, Protocol: protoName, Side: dir}
+	*hint = dissect.AssetHint{Time: ctx.Time, Protocol: protoName, Side: dir, MAC: ctx.Flow.Endpoint(dir).MAC}
 	if m.flags&fName != 0 {
 		hint.Name = string(m.name)
 	}

@@ -52,7 +52,7 @@ func (r *recorder) field(name, v string) {
 	m[v]++
 }
 
-func (r *recorder) FieldUint(name string, v uint64) { r.field(name, strconv.FormatUint(v, 10)) }
+func (r *recorder) FieldUint(name string, v uint64)  { r.field(name, strconv.FormatUint(v, 10)) }
 func (r *recorder) FieldBytes(name string, v []byte) { r.field(name, string(v)) }
 
 // nullEmitter discards everything (benchmarks, allocation tests).
