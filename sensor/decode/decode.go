@@ -176,6 +176,9 @@ type Packet struct {
 	IPProto      uint8
 	TTL          uint8 // IPv4 TTL or IPv6 hop limit
 	IPID         uint16
+	// InnerSrcIP and InnerDstIP are the addresses of an encapsulated IP
+	// header (a tunnel, or the header quoted by an ICMP error), if any.
+	InnerSrcIP, InnerDstIP netip.Addr
 
 	SrcPort, DstPort uint16
 	TCPFlags         uint8
@@ -209,6 +212,33 @@ func (p *Packet) FlowHash() uint64 {
 		}
 		h = mix(h ^ a)
 		h = mix(h ^ b ^ uint64(p.EtherType)<<48)
+	}
+	if p.NumVLAN > 0 {
+		h = mix(h ^ uint64(p.VLANs[p.NumVLAN-1]))
+	}
+	return h
+}
+
+// ShardHash returns a direction-independent hash of the IP address pair (or
+// of the MAC pair for L2 frames) and VLAN, for sharding packets to workers:
+// every fragment of a datagram and every flow between two hosts goes to
+// the same worker, which keeps reassembly and per-host state lock-free.
+func (p *Packet) ShardHash() uint64 {
+	var h uint64 = 14695981039346656037
+	if p.Layers&(LIPv4|LIPv6) != 0 && p.SrcIP.IsValid() {
+		a, b := addrHash(p.SrcIP), addrHash(p.DstIP)
+		if a > b {
+			a, b = b, a
+		}
+		h = mix(h ^ a)
+		h = mix(h ^ b)
+	} else {
+		a, b := macHash(p.SrcMAC), macHash(p.DstMAC)
+		if a > b {
+			a, b = b, a
+		}
+		h = mix(h ^ a)
+		h = mix(h ^ b)
 	}
 	if p.NumVLAN > 0 {
 		h = mix(h ^ uint64(p.VLANs[p.NumVLAN-1]))

@@ -319,6 +319,10 @@ func (d *Decoder) ipv4(p *Packet, b []byte, depth int) {
 		return
 	}
 	proto := b[9]
+	if depth > 0 {
+		p.InnerSrcIP = netip.AddrFrom4([4]byte(b[12:16]))
+		p.InnerDstIP = netip.AddrFrom4([4]byte(b[16:20]))
+	}
 	if depth == 0 {
 		p.SrcIP = netip.AddrFrom4([4]byte(b[12:16]))
 		p.DstIP = netip.AddrFrom4([4]byte(b[16:20]))
@@ -372,6 +376,10 @@ func (d *Decoder) ipv6(p *Packet, b []byte, depth int) {
 		rest = rest[:plen]
 	}
 	next := b[6]
+	if depth > 0 {
+		p.InnerSrcIP = netip.AddrFrom16([16]byte(b[8:24]))
+		p.InnerDstIP = netip.AddrFrom16([16]byte(b[24:40]))
+	}
 	if depth == 0 {
 		p.SrcIP = netip.AddrFrom16([16]byte(b[8:24]))
 		p.DstIP = netip.AddrFrom16([16]byte(b[24:40]))

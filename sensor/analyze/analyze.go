@@ -1,0 +1,525 @@
+// Package analyze runs captures through the sensor pipeline and summarises
+// them: packets, bytes, time span, L2–L4 protocols, addresses, flows per
+// application protocol, top talkers, decoded fields (under the field names
+// of the reference facts in pcaps/expected) and errors. It also writes JSON
+// Lines of flows, transactions, hints and violations.
+//
+// It is what `otsensor analyze` prints, and the same pipeline the live
+// sensor runs, so an offline analysis finds what the sensor would.
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/otwatch/otwatch/dissectors/dissect"
+	"github.com/otwatch/otwatch/sensor/capture"
+	"github.com/otwatch/otwatch/sensor/decode"
+	"github.com/otwatch/otwatch/sensor/flow"
+	"github.com/otwatch/otwatch/sensor/pipeline"
+)
+
+// Options configure an analysis.
+type Options struct {
+	Registry *dissect.Registry
+	Pipeline pipeline.Config
+	// Out receives JSON Lines (flows, transactions, hints, violations);
+	// nil writes none.
+	Out io.Writer
+	// Progress is called now and then with bytes read and total bytes.
+	Progress func(done, total int64)
+	// TopTalkers is how many talkers the summary lists (default 10).
+	TopTalkers int
+}
+
+// ProtocolStats count one application protocol.
+type ProtocolStats struct {
+	Flows        uint64 `json:"flows"`
+	Packets      uint64 `json:"packets"`
+	Bytes        uint64 `json:"bytes"`
+	Transactions uint64 `json:"transactions"`
+	Violations   uint64 `json:"violations"`
+	Hints        uint64 `json:"hints"`
+}
+
+// Talker is an address with its traffic.
+type Talker struct {
+	Address string `json:"address"`
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// Summary is the result of an analysis. Its JSON form is `otsensor analyze
+// --json`.
+type Summary struct {
+	Files              []string                     `json:"files"`
+	Packets            uint64                       `json:"packets"`
+	Bytes              uint64                       `json:"bytes"`
+	First              time.Time                    `json:"first,omitzero"`
+	Last               time.Time                    `json:"last,omitzero"`
+	DurationSeconds    float64                      `json:"duration_seconds"`
+	FramesWithProtocol map[string]uint64            `json:"frames_with_protocol"`
+	MACAddresses       []string                     `json:"mac_addresses"`
+	IPAddresses        []string                     `json:"ip_addresses"`
+	Fields             map[string]map[string]uint64 `json:"fields"`
+	Protocols          map[string]*ProtocolStats    `json:"protocols"`
+	Flows              uint64                       `json:"flows"`
+	TopTalkers         []Talker                     `json:"top_talkers"`
+	Transactions       uint64                       `json:"transactions"`
+	Hints              uint64                       `json:"hints"`
+	Violations         map[string]uint64            `json:"violations"`
+	DecodeErrors       map[string]uint64            `json:"decode_errors"`
+	FlowStats          flow.Stats                   `json:"flow_stats"`
+	DecodeStats        decode.Stats                 `json:"decode_stats"`
+	QueueDrops         uint64                       `json:"queue_drops"`
+	Error              string                       `json:"error,omitempty"`
+}
+
+// Run analyses the files (merged in timestamp order). A truncated or corrupt
+// file yields the summary of everything readable and a *capture.FileError.
+func Run(ctx context.Context, paths []string, opt Options) (*Summary, error) {
+	src, err := capture.OpenFiles(paths, capture.FileOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	defer src.Close()
+	return RunSource(ctx, src, paths, opt)
+}
+
+// RunSource analyses an open source.
+func RunSource(ctx context.Context, src capture.Source, names []string, opt Options) (*Summary, error) {
+	if opt.Registry == nil {
+		opt.Registry = dissect.NewRegistry()
+	}
+	out := &lineWriter{w: opt.Out}
+	var cols []*collector
+	pl := pipeline.New(opt.Pipeline, opt.Registry, func(int) pipeline.Sink {
+		c := newCollector(out)
+		cols = append(cols, c)
+		return c
+	})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if pr, ok := src.(capture.Progresser); ok && opt.Progress != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					opt.Progress(pr.Progress())
+					return
+				case <-t.C:
+					opt.Progress(pr.Progress())
+				}
+			}
+		}()
+	}
+	runErr := pl.Run(ctx, src)
+	close(stop)
+	wg.Wait()
+	for _, c := range cols {
+		c.flush()
+	}
+	if err := out.err; err != nil && runErr == nil {
+		runErr = fmt.Errorf("analyze: writing output: %w", err)
+	}
+	s := merge(cols, opt)
+	s.Files = names
+	st := pl.Snapshot()
+	s.FlowStats = st.Flow
+	s.DecodeStats = st.Decode
+	s.QueueDrops = st.QueueDrops
+	names2 := decode.ErrorNames()
+	for i, n := range st.DecodeErrs {
+		if n > 0 && i < len(names2) {
+			s.DecodeErrors[names2[i]] += n
+		}
+	}
+	if runErr != nil {
+		s.Error = runErr.Error()
+		var fe *capture.FileError
+		if !errors.As(runErr, &fe) {
+			return s, runErr
+		}
+	}
+	return s, runErr
+}
+
+// lineWriter serialises JSON lines from several workers.
+type lineWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (l *lineWriter) write(b []byte) {
+	if l.w == nil || len(b) == 0 {
+		return
+	}
+	l.mu.Lock()
+	if l.err == nil {
+		_, l.err = l.w.Write(b)
+	}
+	l.mu.Unlock()
+}
+
+type talker struct{ packets, bytes uint64 }
+
+// collector is one worker's sink. Everything in it is owned by the worker.
+type collector struct {
+	out  *lineWriter
+	buf  []byte
+	pkts uint64
+	byts uint64
+
+	first, last time.Time
+	layers      [32]uint64
+	macs        map[[6]byte]struct{}
+	ips         map[netip.Addr]struct{}
+	lastSrcMAC  [6]byte
+	lastDstMAC  [6]byte
+	lastSrcIP   netip.Addr
+	lastDstIP   netip.Addr
+	talkers     map[netip.Addr]*talker
+	lastTalkIP  netip.Addr
+	lastTalker  *talker
+	fieldsU     map[string]map[uint64]uint64
+	fieldsB     map[string]map[string]uint64
+	protos      map[string]*ProtocolStats
+	flows       uint64
+	txs, hints  uint64
+	viols       map[string]uint64
+}
+
+func newCollector(out *lineWriter) *collector {
+	return &collector{
+		out:     out,
+		macs:    map[[6]byte]struct{}{},
+		ips:     map[netip.Addr]struct{}{},
+		talkers: map[netip.Addr]*talker{},
+		fieldsU: map[string]map[uint64]uint64{},
+		fieldsB: map[string]map[string]uint64{},
+		protos:  map[string]*ProtocolStats{},
+		viols:   map[string]uint64{},
+	}
+}
+
+func (c *collector) addMAC(m [6]byte) {
+	if _, ok := c.macs[m]; !ok {
+		c.macs[m] = struct{}{}
+	}
+}
+
+func (c *collector) addIP(a netip.Addr) {
+	if !a.IsValid() {
+		return
+	}
+	if _, ok := c.ips[a]; !ok {
+		c.ips[a] = struct{}{}
+	}
+}
+
+// Packet implements pipeline.Sink.
+func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction) {
+	c.pkts++
+	c.byts += uint64(p.WireLen)
+	if c.first.IsZero() || p.Time.Before(c.first) {
+		c.first = p.Time
+	}
+	if p.Time.After(c.last) {
+		c.last = p.Time
+	}
+	for l := p.Layers; l != 0; l &= l - 1 {
+		c.layers[trailingZeros(uint32(l))]++
+	}
+	if p.Layers&decode.LEth != 0 && (p.SrcMAC != c.lastSrcMAC || p.DstMAC != c.lastDstMAC) {
+		c.addMAC(p.SrcMAC)
+		c.addMAC(p.DstMAC)
+		c.lastSrcMAC, c.lastDstMAC = p.SrcMAC, p.DstMAC
+	}
+	if p.SrcIP.IsValid() {
+		if p.SrcIP != c.lastSrcIP || p.DstIP != c.lastDstIP {
+			c.addIP(p.SrcIP)
+			c.addIP(p.DstIP)
+			c.lastSrcIP, c.lastDstIP = p.SrcIP, p.DstIP
+		}
+		if p.InnerSrcIP.IsValid() {
+			c.addIP(p.InnerSrcIP)
+			c.addIP(p.InnerDstIP)
+		}
+		t := c.lastTalker
+		if t == nil || p.SrcIP != c.lastTalkIP {
+			t = c.talkers[p.SrcIP]
+			if t == nil {
+				t = &talker{}
+				c.talkers[p.SrcIP] = t
+			}
+			c.lastTalker, c.lastTalkIP = t, p.SrcIP
+		}
+		t.packets++
+		t.bytes += uint64(p.WireLen)
+	}
+	if p.Layers&decode.LARP != 0 && p.ARPOp != 0 {
+		c.FieldUint("arp_opcode", uint64(p.ARPOp))
+	}
+	if f != nil && f.Protocol != "" {
+		ps := c.proto(f.Protocol)
+		ps.Packets++
+		ps.Bytes += uint64(p.WireLen)
+	}
+}
+
+func trailingZeros(x uint32) int {
+	n := 0
+	for x&1 == 0 {
+		x >>= 1
+		n++
+	}
+	return n
+}
+
+func (c *collector) proto(name string) *ProtocolStats {
+	ps := c.protos[name]
+	if ps == nil {
+		ps = &ProtocolStats{}
+		c.protos[name] = ps
+	}
+	return ps
+}
+
+// endLine terminates the record just appended to c.buf.
+func (c *collector) endLine() {
+	c.buf = append(c.buf, '\n')
+	if len(c.buf) > 64<<10 {
+		c.flush()
+	}
+}
+
+func (c *collector) flush() {
+	c.out.write(c.buf)
+	c.buf = c.buf[:0]
+}
+
+var _ pipeline.Sink = (*collector)(nil)
+
+// Transaction implements dissect.Emitter.
+func (c *collector) Transaction(t *dissect.Transaction) {
+	c.txs++
+	c.proto(t.Protocol).Transactions++
+	if c.out.w != nil {
+		c.buf = dissect.AppendTransactionJSON(c.buf, t)
+		c.endLine()
+	}
+}
+
+// Hint implements dissect.Emitter.
+func (c *collector) Hint(h *dissect.AssetHint) {
+	c.hints++
+	c.proto(h.Protocol).Hints++
+	if c.out.w != nil {
+		c.buf = dissect.AppendHintJSON(c.buf, h)
+		c.endLine()
+	}
+}
+
+// Violation implements dissect.Emitter.
+func (c *collector) Violation(v *dissect.Violation) {
+	c.proto(v.Protocol).Violations++
+	key := v.Protocol + ":" + v.Kind.String()
+	c.viols[key]++
+	if c.out.w != nil {
+		c.buf = dissect.AppendViolationJSON(c.buf, v)
+		c.endLine()
+	}
+}
+
+// FieldUint implements dissect.Emitter.
+func (c *collector) FieldUint(name string, v uint64) {
+	m := c.fieldsU[name]
+	if m == nil {
+		m = map[uint64]uint64{}
+		c.fieldsU[name] = m
+	}
+	m[v]++
+}
+
+// FieldBytes implements dissect.Emitter.
+func (c *collector) FieldBytes(name string, v []byte) {
+	m := c.fieldsB[name]
+	if m == nil {
+		m = map[string]uint64{}
+		c.fieldsB[name] = m
+	}
+	if n, ok := m[string(v)]; ok {
+		m[string(v)] = n + 1
+	} else {
+		m[string(v)] = 1
+	}
+}
+
+// FlowEnd implements flow.Observer.
+func (c *collector) FlowEnd(f *flow.Flow, reason string) {
+	c.flows++
+	if f.Protocol != "" {
+		c.proto(f.Protocol).Flows++
+	}
+	if c.out.w != nil {
+		c.buf = appendFlowJSON(c.buf, f, reason)
+		c.endLine()
+	}
+}
+
+func appendFlowJSON(b []byte, f *flow.Flow, reason string) []byte {
+	b = append(b, `{"type":"flow","flow":`...)
+	b = dissect.AppendFlowJSON(b, &f.Info)
+	b = append(b, `,"start":"`...)
+	b = f.Info.Start.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","last":"`...)
+	b = f.Last.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","protocol":`...)
+	b = dissect.AppendString(b, f.Protocol)
+	b = append(b, `,"packets":[`...)
+	b = strconv.AppendUint(b, f.Packets[0], 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, f.Packets[1], 10)
+	b = append(b, `],"bytes":[`...)
+	b = strconv.AppendUint(b, f.Bytes[0], 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, f.Bytes[1], 10)
+	b = append(b, `],"payload":[`...)
+	b = strconv.AppendUint(b, f.Payload[0], 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, f.Payload[1], 10)
+	b = append(b, `],"gaps":`...)
+	b = strconv.AppendUint(b, uint64(f.Gaps()), 10)
+	b = append(b, `,"end":`...)
+	b = dissect.AppendString(b, reason)
+	return append(b, '}')
+}
+
+func macString(m [6]byte) string { return string(dissect.AppendMAC(nil, m)) }
+
+func merge(cols []*collector, opt Options) *Summary {
+	s := &Summary{
+		FramesWithProtocol: map[string]uint64{},
+		Fields:             map[string]map[string]uint64{},
+		Protocols:          map[string]*ProtocolStats{},
+		Violations:         map[string]uint64{},
+		DecodeErrors:       map[string]uint64{},
+		MACAddresses:       []string{},
+		IPAddresses:        []string{},
+	}
+	macs := map[[6]byte]struct{}{}
+	ips := map[netip.Addr]struct{}{}
+	talkers := map[netip.Addr]*talker{}
+	for _, c := range cols {
+		s.Packets += c.pkts
+		s.Bytes += c.byts
+		if !c.first.IsZero() && (s.First.IsZero() || c.first.Before(s.First)) {
+			s.First = c.first
+		}
+		if c.last.After(s.Last) {
+			s.Last = c.last
+		}
+		for i, n := range c.layers {
+			if n > 0 {
+				if name := decode.LayerName(decode.Layer(1) << i); name != "" {
+					s.FramesWithProtocol[name] += n
+				}
+			}
+		}
+		for m := range c.macs {
+			macs[m] = struct{}{}
+		}
+		for a := range c.ips {
+			ips[a] = struct{}{}
+		}
+		for a, t := range c.talkers {
+			x := talkers[a]
+			if x == nil {
+				x = &talker{}
+				talkers[a] = x
+			}
+			x.packets += t.packets
+			x.bytes += t.bytes
+		}
+		for f, m := range c.fieldsU {
+			dst := fieldMap(s, f)
+			for v, n := range m {
+				dst[strconv.FormatUint(v, 10)] += n
+			}
+		}
+		for f, m := range c.fieldsB {
+			dst := fieldMap(s, f)
+			for v, n := range m {
+				dst[v] += n
+			}
+		}
+		for name, ps := range c.protos {
+			x := s.Protocols[name]
+			if x == nil {
+				x = &ProtocolStats{}
+				s.Protocols[name] = x
+			}
+			x.Flows += ps.Flows
+			x.Packets += ps.Packets
+			x.Bytes += ps.Bytes
+			x.Transactions += ps.Transactions
+			x.Violations += ps.Violations
+			x.Hints += ps.Hints
+		}
+		s.Flows += c.flows
+		s.Transactions += c.txs
+		s.Hints += c.hints
+		for k, n := range c.viols {
+			s.Violations[k] += n
+		}
+	}
+	if !s.First.IsZero() {
+		s.DurationSeconds = s.Last.Sub(s.First).Seconds()
+	}
+	for m := range macs {
+		s.MACAddresses = append(s.MACAddresses, macString(m))
+	}
+	sort.Strings(s.MACAddresses)
+	for a := range ips {
+		s.IPAddresses = append(s.IPAddresses, a.String())
+	}
+	sort.Strings(s.IPAddresses)
+	for a, t := range talkers {
+		s.TopTalkers = append(s.TopTalkers, Talker{Address: a.String(), Packets: t.packets, Bytes: t.bytes})
+	}
+	sort.Slice(s.TopTalkers, func(i, j int) bool {
+		if s.TopTalkers[i].Bytes != s.TopTalkers[j].Bytes {
+			return s.TopTalkers[i].Bytes > s.TopTalkers[j].Bytes
+		}
+		return s.TopTalkers[i].Address < s.TopTalkers[j].Address
+	})
+	n := opt.TopTalkers
+	if n <= 0 {
+		n = 10
+	}
+	if len(s.TopTalkers) > n {
+		s.TopTalkers = s.TopTalkers[:n]
+	}
+	return s
+}
+
+func fieldMap(s *Summary, f string) map[string]uint64 {
+	m := s.Fields[f]
+	if m == nil {
+		m = map[string]uint64{}
+		s.Fields[f] = m
+	}
+	return m
+}
