@@ -213,7 +213,11 @@ func drawProgress(w io.Writer, done, total int64, start time.Time) {
 }
 
 func printSummary(w io.Writer, s *analyze.Summary) {
-	fmt.Fprintf(w, "Files:       %s\n", strings.Join(s.Files, ", "))
+	if len(s.Files) > 4 {
+		fmt.Fprintf(w, "Files:       %d (%s, …)\n", len(s.Files), strings.Join(s.Files[:3], ", "))
+	} else {
+		fmt.Fprintf(w, "Files:       %s\n", strings.Join(s.Files, ", "))
+	}
 	fmt.Fprintf(w, "Packets:     %d\n", s.Packets)
 	fmt.Fprintf(w, "Bytes:       %d\n", s.Bytes)
 	if !s.First.IsZero() {

@@ -170,20 +170,60 @@ func endOfInput(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, capture.ErrClosed)
 }
 
+// readErrors collects the errors of a source. A damaged file in a merged
+// set does not stop the others: reading goes on and every file's error is
+// reported at the end. Any other error, or a second error from the same
+// file, stops reading.
+type readErrors struct {
+	errs   []error
+	failed map[string]bool
+}
+
+// add records err and reports whether reading should go on.
+func (r *readErrors) add(err error) bool {
+	if endOfInput(err) {
+		return false
+	}
+	var fe *capture.FileError
+	if !errors.As(err, &fe) || r.failed[fe.Path] {
+		if !errors.As(err, &fe) {
+			r.errs = append(r.errs, err)
+		}
+		return false
+	}
+	if r.failed == nil {
+		r.failed = map[string]bool{}
+	}
+	r.failed[fe.Path] = true
+	r.errs = append(r.errs, err)
+	return true
+}
+
+func (r *readErrors) err() error {
+	if len(r.errs) == 1 {
+		return r.errs[0]
+	}
+	return errors.Join(r.errs...)
+}
+
 func (p *Pipeline) inline(ctx context.Context, w *Worker, src capture.Source) error {
-	var cp capture.Packet
+	var (
+		cp   capture.Packet
+		errs readErrors
+	)
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
-			return nil
+			break
 		}
 		if err := src.Next(&cp); err != nil {
-			if endOfInput(err) {
-				return nil
+			if errs.add(err) {
+				continue
 			}
-			return err
+			break
 		}
 		w.Process(&cp, p.frame.Add(1))
 	}
+	return errs.err()
 }
 
 type batch struct {
@@ -237,15 +277,15 @@ func (p *Pipeline) dispatch(ctx context.Context, src capture.Source) error {
 	var (
 		cp   capture.Packet
 		dp   decode.Packet
-		rerr error
+		errs readErrors
 	)
 	for k := 0; ; k++ {
 		if k&1023 == 0 && ctx.Err() != nil {
 			break
 		}
 		if err := src.Next(&cp); err != nil {
-			if !endOfInput(err) {
-				rerr = err
+			if errs.add(err) {
+				continue
 			}
 			break
 		}
@@ -279,7 +319,7 @@ func (p *Pipeline) dispatch(ctx context.Context, src capture.Source) error {
 		close(queues[i])
 	}
 	wg.Wait()
-	return rerr
+	return errs.err()
 }
 
 // Snapshot returns the counters so far. Packet and byte totals are exact at
