@@ -261,7 +261,7 @@ func fillFromPDU(tx *dissect.Transaction, p *PDU, unit uint8) {
 	tx.Function, tx.FuncName, tx.Op = uint32(p.Function), p.FuncName, p.Op
 	tx.Unit, tx.HasUnit = uint32(unit), true
 	if p.HasAddr {
-		tx.HasAddr, tx.AddrSpace, tx.AddrStart, tx.AddrEnd = true, p.AddrSpace, uint32(p.AddrStart), uint32(p.AddrEnd())
+		tx.HasAddr, tx.AddrSpace, tx.AddrStart, tx.AddrEnd = true, p.AddrSpace, uint32(p.AddrStart), p.AddrEnd()
 	}
 	switch {
 	case p.HasUMAS:

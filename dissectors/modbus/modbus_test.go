@@ -45,26 +45,28 @@ const (
 		" 00 10 536368 6E65 6964 6572 2045 6C65 6374 72" + // "Schneider Electr"
 		" 01 0C 4243 3430 3030 2D31 3233 3420" + // "BC4000-1234 "
 		" 02 06 5632 2E31 3030" // "V2.100"
-	canopenReq               = "0016 0000 0003 01 2B 0D"
-	unknownMEIReq            = "0017 0000 0003 01 2B 07"
-	exceptionIllegalAddrResp = "0001 0000 0003 11 83 02"
-	readHoldingQtyZeroReq    = "0018 0000 0006 01 03 0000 0000"
-	readHoldingQty126Req     = "0019 0000 0006 01 03 0000 007E"
-	readCoils2001Req         = "001A 0000 0006 01 01 0000 07D1"
-	readHoldingTooLongReq    = "001B 0000 0007 01 03 0000 0001 00"
-	readHoldingTruncatedReq  = "001C 0000 0004 01 03 0000"
-	functionZeroReq          = "001D 0000 0002 01 00"
-	reservedFunction9Req     = "001E 0000 0002 01 09"
-	userDefinedFunctionReq   = "001F 0000 0003 01 41 00"
-	addressOverflowReq       = "0020 0000 0006 01 03 FFFF 0002"
-	umasReadIDReq            = "0000 0000 0004 00 5A 00 02"
-	umasReadIDResp           = "0000 0000 0006 00 5A 00 FE 10 FF"
-	umasStopPLCReq           = "0021 0000 0004 00 5A 01 41"
-	umasStopPLCErrResp       = "0021 0000 0005 00 5A 01 FD 0B"
-	umasTakeReservationReq   = "0022 0000 0004 00 5A 00 10"
-	umasDownloadBlockReq     = "0023 0000 0006 00 5A 01 34 0100"
-	badProtocolID            = "0001 0001 0006 01 03 0000 0001"
-	lengthOneADU             = "0001 0000 0001 01"
+	canopenReq                = "0016 0000 0003 01 2B 0D"
+	unknownMEIReq             = "0017 0000 0003 01 2B 07"
+	exceptionIllegalAddrResp  = "0001 0000 0003 11 83 02"
+	readHoldingQtyZeroReq     = "0018 0000 0006 01 03 0000 0000"
+	readHoldingQty126Req      = "0019 0000 0006 01 03 0000 007E"
+	readCoils2001Req          = "001A 0000 0006 01 01 0000 07D1"
+	readHoldingTooLongReq     = "001B 0000 0007 01 03 0000 0001 00"
+	readHoldingTruncatedReq   = "001C 0000 0004 01 03 0000"
+	functionZeroReq           = "001D 0000 0002 01 00"
+	reservedFunction9Req      = "001E 0000 0002 01 09"
+	userDefinedFunctionReq    = "001F 0000 0003 01 41 00"
+	addressOverflowReq        = "0020 0000 0006 01 03 FFFF 0002"
+	umasReadIDReq             = "0000 0000 0004 00 5A 00 02"
+	umasReadIDResp            = "0000 0000 0006 00 5A 00 FE 10 FF"
+	umasStopPLCReq            = "0021 0000 0004 00 5A 01 41"
+	umasStopPLCErrResp        = "0021 0000 0005 00 5A 01 FD 0B"
+	umasTakeReservationReq    = "0022 0000 0004 00 5A 00 10"
+	umasDownloadBlockReq      = "0023 0000 0006 00 5A 01 34 0100"
+	readFileRecordRespOverrun = "0010 0000 0006 01 14 03 09 06 00" // sub-response longer than the PDU (once looped)
+	readFileRecordReqOverrun  = "0010 0000 0006 01 14 03 06 00 04"
+	badProtocolID             = "0001 0001 0006 01 03 0000 0001"
+	lengthOneADU              = "0001 0000 0001 01"
 )
 
 func h(tb testing.TB, s string) []byte {
@@ -213,6 +215,8 @@ func TestDecodePDU(t *testing.T) {
 		{"reportServerIDReq", reportServerIDReq, false, 17, dissect.OpIdentify, "Report Server ID", "", 0, 0, 0},
 		{"reportServerIDResp", reportServerIDResp, true, 17, dissect.OpIdentify, "Report Server ID", "", 0, 0, 0},
 		{"readFileRecordReq", readFileRecordReq, false, 20, dissect.OpRead, "Read File Record", "", 0, 0, 0},
+		{"readFileRecordRespOverrun", readFileRecordRespOverrun, true, 20, dissect.OpRead, "Read File Record", "", 0, 0, dissect.ViolBadLength},
+		{"readFileRecordReqOverrun", readFileRecordReqOverrun, false, 20, dissect.OpRead, "Read File Record", "", 0, 0, dissect.ViolBadLength},
 		{"writeFileRecordReq", writeFileRecordReq, false, 21, dissect.OpWrite, "Write File Record", "", 0, 0, 0},
 		{"maskWriteRegisterReq", maskWriteRegisterReq, false, 22, dissect.OpWrite, "Mask Write Register", SpaceHoldingRegister, 4, 1, 0},
 		{"readWriteMultipleReq", readWriteMultipleReq, false, 23, dissect.OpWrite, "Read/Write Multiple Registers", SpaceHoldingRegister, 0x0E, 3, 0},

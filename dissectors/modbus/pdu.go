@@ -114,12 +114,13 @@ func (p *PDU) setAddr(space string, start, qty uint16) {
 	}
 }
 
-// AddrEnd returns the last address touched (inclusive).
-func (p *PDU) AddrEnd() uint16 {
+// AddrEnd returns the last address touched (inclusive). It is not wrapped
+// at 65535, so that an out-of-range request shows as such.
+func (p *PDU) AddrEnd() uint32 {
 	if p.Quantity == 0 {
-		return p.AddrStart
+		return uint32(p.AddrStart)
 	}
-	return p.AddrStart + p.Quantity - 1
+	return uint32(p.AddrStart) + uint32(p.Quantity) - 1
 }
 
 // ExceptionName returns the name of a Modbus exception code.
@@ -501,7 +502,7 @@ func decodeFileRecord(c *cursor.Cursor, p *PDU) {
 	body := c.Sub(min(int(bc), c.Len()))
 	if p.Response && p.Function == FuncReadFileRecord {
 		// Sub-responses: length, reference type, data.
-		for body.Len() > 0 {
+		for body.OK() && body.Len() > 0 {
 			n := int(body.U8())
 			ref := body.U8()
 			body.Skip(n - 1)
@@ -515,7 +516,7 @@ func decodeFileRecord(c *cursor.Cursor, p *PDU) {
 		return
 	}
 	first := true
-	for body.Len() > 0 {
+	for body.OK() && body.Len() > 0 {
 		ref, file, rec, n := body.U8(), body.U16(), body.U16(), body.U16()
 		if !body.OK() {
 			break
