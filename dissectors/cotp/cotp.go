@@ -92,7 +92,8 @@ func Spec() dissect.Spec {
 
 // Probe accepts a first payload that starts with a TPKT header (version 3,
 // reserved 0, length of at least 7) whose COTP length indicator fits the
-// TPKT and whose TPDU type is defined.
+// TPKT and whose TPDU type is defined, or that is exactly a well-formed TPKT
+// header (sent alone in its own segment by some stacks).
 func Probe(data []byte) dissect.ProbeResult {
 	if len(data) >= 1 && data[0] != 3 {
 		return dissect.ProbeNo
@@ -100,12 +101,21 @@ func Probe(data []byte) dissect.ProbeResult {
 	if len(data) >= 2 && data[1] != 0 {
 		return dissect.ProbeNo
 	}
-	if len(data) < 6 {
+	if len(data) < 4 {
 		return dissect.ProbeNeedMore
 	}
 	n := int(data[2])<<8 | int(data[3])
 	if n < 7 {
 		return dissect.ProbeNo
+	}
+	if len(data) == 4 {
+		// Some stacks send the TPKT header in a segment of its own; the
+		// flow engine does not keep a payload it was told to wait for, so
+		// a well-formed header alone is accepted.
+		return dissect.ProbeYes
+	}
+	if len(data) < 6 {
+		return dissect.ProbeNeedMore
 	}
 	li := int(data[4])
 	if li < 2 || li+5 > n || li == 255 {

@@ -145,11 +145,10 @@ type Dissector struct {
 	ctx      *dissect.Context
 	onExpire func(key uint64, r req, at time.Time)
 
-	frag      []byte
-	fragging  bool
-	fragOver  bool
-	fragGroup uint8
-	fragSub   uint8
+	frag     []byte
+	fragging bool
+	fragOver bool
+	fragDir  dissect.Direction
 
 	lastIdent uint64
 	lastMode  string
@@ -183,10 +182,13 @@ func (d *Dissector) Feed(ctx *dissect.Context, dir dissect.Direction, pdu []byte
 	d.ctx = nil
 }
 
-// Gap implements dissect.Dissector: a partial userdata reassembly is dropped.
+// Gap implements dissect.Dissector: a partial userdata reassembly in that
+// direction is dropped.
 func (d *Dissector) Gap(ctx *dissect.Context, dir dissect.Direction, n int) {
-	d.fragging = false
-	d.frag = d.frag[:0]
+	if d.fragging && d.fragDir == dir {
+		d.fragging = false
+		d.frag = d.frag[:0]
+	}
 }
 
 // End implements dissect.Dissector: outstanding jobs become unmatched.

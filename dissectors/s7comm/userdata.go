@@ -92,7 +92,7 @@ func (d *Dissector) userdata(ctx *dissect.Context, dir dissect.Direction, ref ui
 		more := param[3] >= 8 && last != 0
 		rs.more = more
 		if group == GroupCPU && sub == 1 && rc == 0xff {
-			d.szlResponse(ctx, dir, rs, payload, more)
+			d.szlResponse(ctx, dir, rs, payload, more, d.match.cont)
 		}
 		st := dissect.StatusOK
 		if !ok {
@@ -105,13 +105,17 @@ func (d *Dissector) userdata(ctx *dissect.Context, dir dissect.Direction, ref ui
 }
 
 // szlResponse reassembles fragmented SZL responses and decodes complete ones.
-func (d *Dissector) szlResponse(ctx *dissect.Context, dir dissect.Direction, rs *resp, payload []byte, more bool) {
+// cont tells that the response answers a follow-up request, so that a last
+// fragment whose start was lost is not taken for a complete list.
+func (d *Dissector) szlResponse(ctx *dissect.Context, dir dissect.Direction, rs *resp, payload []byte, more, cont bool) {
 	if !more && !d.fragging {
-		d.szl(ctx, rs, payload)
+		if !cont {
+			d.szl(ctx, rs, payload)
+		}
 		return
 	}
-	if !d.fragging {
-		d.fragging, d.fragOver = true, false
+	if !d.fragging || d.fragDir != dir {
+		d.fragging, d.fragOver, d.fragDir = true, false, dir
 		d.frag = d.frag[:0]
 	}
 	if !d.fragOver {
