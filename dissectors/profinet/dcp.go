@@ -456,7 +456,8 @@ func (d *l2) request(ctx *dissect.Context, dir dissect.Direction, size int) {
 	r.nameLen = uint8(copy(r.name[:], m.name))
 	old, _, evicted := d.pend.Put(dcpKey(m.sid, m.xid), ctx.Time, r)
 	if evicted && !old.answered {
-		d.emitUnmatched(&old)
+		d.req = old
+		d.emitUnmatched(&d.req)
 	}
 }
 
@@ -464,7 +465,8 @@ func (d *l2) request(ctx *dissect.Context, dir dissect.Direction, size int) {
 // as unmatched, answered Identify requests are dropped silently.
 func (d *l2) expired(_ uint64, r dcpReq, _ time.Time) {
 	if !r.answered {
-		d.emitUnmatched(&r)
+		d.req = r
+		d.emitUnmatched(&d.req)
 	}
 }
 
@@ -560,7 +562,10 @@ func (d *l2) response(ctx *dissect.Context, dir dissect.Direction, size int) {
 	t := d.resetTx(ctx)
 	key := dcpKey(m.sid, m.xid)
 	if r, at, ok := d.pend.Take(key); ok {
-		d.fillReq(t, &r)
+		// The request is copied into the dissector: its name must stay
+		// valid (and not escape) while the transaction is emitted.
+		d.req = r
+		d.fillReq(t, &d.req)
 		if r.sid == ServiceIdentify {
 			// Identify requests are multicast: keep collecting responses.
 			r.answered = true

@@ -57,6 +57,7 @@ type l2 struct {
 
 	pend dissect.Pending[dcpReq] // outstanding DCP requests by service and XID
 	msg  dcpMsg                  // the DCP PDU being decoded
+	req  dcpReq                  // the request being emitted
 	ctx  *dissect.Context        // valid during Feed/End only, for expiry callbacks
 
 	rt         [rtTableSize]rtEntry // per-FrameID counters of non-DCP frames
