@@ -66,16 +66,22 @@ func OpenFiles(paths []string, opt FileOptions) (Source, error) {
 	return s, nil
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it and keeps the first error
+// other than io.EOF (pcapgo's pcapng reader reports a stream that fails with
+// io.ErrUnexpectedEOF between blocks as a clean io.EOF).
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 // Read implements io.Reader.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -267,9 +273,14 @@ func (fr *fileReader) read(p *Packet) error {
 }
 
 // readEnd turns the error of a read that delivered no packet into io.EOF
-// (nothing of a new record was read) or a *FileError.
+// or a *FileError. pcapgo's pcapng reader returns io.EOF only where a block
+// would start; its pcap reader also returns it when a record header is
+// followed by no data at all, which the offset tells apart.
 func (fr *fileReader) readEnd(err error) error {
-	if err == io.EOF && fr.consumed() == fr.offset {
+	if err == io.EOF && fr.in.err != nil {
+		err = fr.in.err // the stream failed (a gzip stream cut short)
+	}
+	if err == io.EOF && (fr.ng != nil || fr.consumed() == fr.offset) {
 		fr.done = true
 		fr.publish()
 		return io.EOF
