@@ -553,6 +553,7 @@ func (d *l2) respAttrs(t *dissect.Transaction) {
 	}
 	if m.flags&fIP != 0 && m.sid != ServiceSet {
 		addAttrStr(t, "ip", appendIPv4(d.ipText[0][:0], m.ip))
+		addAttr(t, "ip_block_info", uint64(m.ipInfo))
 	}
 }
 
@@ -648,6 +649,12 @@ func (d *l2) identityHint(ctx *dissect.Context, dir dissect.Direction) {
 		x = append(x, dissect.Attr{Key: "ip", Str: appendIPv4(d.ipText[0][:0], m.ip), IsStr: true},
 			dissect.Attr{Key: "netmask", Str: appendIPv4(d.ipText[1][:0], m.mask), IsStr: true},
 			dissect.Attr{Key: "gateway", Str: appendIPv4(d.ipText[2][:0], m.gw), IsStr: true})
+	}
+	if m.flags&fIP != 0 {
+		x = append(x, dissect.Attr{Key: "ip_block_info", Num: uint64(m.ipInfo)})
+	}
+	if m.flags&fInstance != 0 {
+		x = append(x, dissect.Attr{Key: "device_instance", Num: uint64(m.instance)})
 	}
 	if m.flags&fAlias != 0 {
 		x = append(x, dissect.Attr{Key: "alias_name", Str: m.alias, IsStr: true})

@@ -53,7 +53,7 @@ type l2 struct {
 	attrs     [maxAttrs]dissect.Attr
 	viol      dissect.Violation
 	hint      dissect.AssetHint
-	hintAttrs [6]dissect.Attr
+	hintAttrs [8]dissect.Attr
 
 	pend dissect.Pending[dcpReq] // outstanding DCP requests by service and XID
 	msg  dcpMsg                  // the DCP PDU being decoded

@@ -86,9 +86,16 @@ const (
 	dsStatusOK = 0x20 // station problem indicator: 1 = no problem
 )
 
-// rtEntry counts the frames of one FrameID in one direction.
+// RTReportInterval is how often a long-lived FrameID is reported: its
+// counters are emitted and restarted when a frame arrives this long after
+// the start of the current period, and once more at the end of the flow.
+const RTReportInterval = 5 * time.Minute
+
+// rtEntry counts the frames of one FrameID in one direction over the
+// current reporting period.
 type rtEntry struct {
-	first      time.Time
+	first      time.Time // first frame of the period
+	last       time.Time // latest frame
 	firstFrame uint64
 	packets    uint64
 	bytes      uint64
@@ -130,6 +137,13 @@ func (d *l2) feedRT(ctx *dissect.Context, dir dissect.Direction, id uint16, data
 	kind := classify(id)
 	e := d.entry(ctx, id, dir, kind)
 	if e != nil {
+		if e.packets > 0 && ctx.Time.Sub(e.first) >= RTReportInterval {
+			d.reportRT(ctx, e)
+		}
+		if e.packets == 0 {
+			e.first, e.firstFrame = ctx.Time, ctx.Frame
+		}
+		e.last = ctx.Time
 		e.packets++
 		e.bytes += uint64(len(data))
 	}
@@ -261,28 +275,13 @@ func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
-// flushRT emits one OpNotify transaction per counted FrameID at the end of
-// the flow, with its packet count and data status summary.
+// flushRT emits the last period of every counted FrameID at the end of the
+// flow.
 func (d *l2) flushRT(ctx *dissect.Context) {
 	for i := 0; i < d.rtN; i++ {
-		e := &d.rt[i]
-		t := d.resetTx(ctx)
-		t.Time, t.Frame, t.Requester = e.first, e.firstFrame, e.dir
-		t.Op, t.Function, t.FuncName = dissect.OpNotify, uint32(e.id), kindNames[e.kind]
-		t.ReqBytes = int(e.bytes)
-		addAttr(t, "packets", e.packets)
-		if e.kind.cyclic() && e.hasDS {
-			addAttr(t, "last_cycle_counter", uint64(e.cycle))
-			addAttr(t, "last_data_status", uint64(e.ds))
-			addAttr(t, "provider_stops", e.stops)
-			addAttr(t, "station_problem_frames", e.problems)
-			addAttr(t, "data_invalid_frames", e.invalid)
-			addAttr(t, "backup_frames", e.backup)
+		if d.rt[i].packets > 0 {
+			d.reportRT(ctx, &d.rt[i])
 		}
-		if e.kind == kindAlarmHigh || e.kind == kindAlarmLow {
-			addAttr(t, "alarm_data_pdus", e.alarms)
-		}
-		ctx.Emit.Transaction(t)
 	}
 	if d.rtOverflow > 0 {
 		t := d.resetTx(ctx)
@@ -292,4 +291,27 @@ func (d *l2) flushRT(ctx *dissect.Context) {
 		ctx.Emit.Transaction(t)
 	}
 	d.rtN, d.rtOverflow = 0, 0
+}
+
+// reportRT emits one OpNotify transaction for a FrameID's period (Time its
+// first frame, RespTime its last) and restarts the period's counters.
+func (d *l2) reportRT(ctx *dissect.Context, e *rtEntry) {
+	t := d.resetTx(ctx)
+	t.Time, t.RespTime, t.Frame, t.Requester = e.first, e.last, e.firstFrame, e.dir
+	t.Op, t.Function, t.FuncName = dissect.OpNotify, uint32(e.id), kindNames[e.kind]
+	t.ReqBytes = int(e.bytes)
+	addAttr(t, "packets", e.packets)
+	if e.kind.cyclic() && e.hasDS {
+		addAttr(t, "last_cycle_counter", uint64(e.cycle))
+		addAttr(t, "last_data_status", uint64(e.ds))
+		addAttr(t, "provider_stops", e.stops)
+		addAttr(t, "station_problem_frames", e.problems)
+		addAttr(t, "data_invalid_frames", e.invalid)
+		addAttr(t, "backup_frames", e.backup)
+	}
+	if e.kind == kindAlarmHigh || e.kind == kindAlarmLow {
+		addAttr(t, "alarm_data_pdus", e.alarms)
+	}
+	ctx.Emit.Transaction(t)
+	e.packets, e.bytes, e.stops, e.problems, e.invalid, e.backup, e.alarms = 0, 0, 0, 0, 0, 0, 0
 }

@@ -150,6 +150,31 @@ func TestRTMalformed(t *testing.T) {
 	}
 }
 
+func TestRTPeriodicReport(t *testing.T) {
+	s := newSession(Spec(), l2Flow())
+	s.feed(t, dissect.ToServer, 0, cyclicFrame(0x8001, 1, dsRunOK))
+	s.feed(t, dissect.ToServer, time.Minute, cyclicFrame(0x8001, 2, dsRunOK))
+	s.feed(t, dissect.ToServer, 6*time.Minute, cyclicFrame(0x8001, 3, dsRunOK)) // closes the first period
+	if len(s.rec.tx) != 1 {
+		t.Fatalf("got %d transactions after 6 minutes", len(s.rec.tx))
+	}
+	first := s.rec.tx[0]
+	if first.Time != t0 || first.RespTime != t0.Add(time.Minute) || first.Frame != 1 {
+		t.Errorf("first period = %+v", first)
+	}
+	wantAttrs(t, "first period", first.Attrs, "packets", "2", "last_cycle_counter", "2")
+	s.feed(t, dissect.ToServer, 7*time.Minute, cyclicFrame(0x8001, 4, dsRunOK))
+	s.end(8 * time.Minute)
+	if len(s.rec.tx) != 2 {
+		t.Fatalf("got %d transactions at end", len(s.rec.tx))
+	}
+	last := s.rec.tx[1]
+	if last.Time != t0.Add(6*time.Minute) || last.Frame != 3 || last.RespTime != t0.Add(7*time.Minute) {
+		t.Errorf("second period = %+v", last)
+	}
+	wantAttrs(t, "second period", last.Attrs, "packets", "2", "last_cycle_counter", "4")
+}
+
 func TestRTTableBounded(t *testing.T) {
 	s := newSession(Spec(), l2Flow())
 	s.feed(t, dissect.ToServer, 0, ptcpDelayReq)
