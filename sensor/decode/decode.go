@@ -256,6 +256,10 @@ func mix(x uint64) uint64 {
 }
 
 func addrHash(a netip.Addr) uint64 {
+	if a.Is4() {
+		b := a.As4()
+		return uint64(binary.BigEndian.Uint32(b[:]))
+	}
 	b := a.As16()
 	return binary.LittleEndian.Uint64(b[:8])*31 ^ binary.LittleEndian.Uint64(b[8:])
 }

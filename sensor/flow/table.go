@@ -37,10 +37,9 @@ type Table struct {
 // tables (one per worker) hand out distinct IDs.
 func New(cfg Config, reg *dissect.Registry, emit dissect.Emitter, obs Observer, idBase uint64) *Table {
 	cfg.fill()
+	// The index starts small and doubles as flows arrive (kept at most half
+	// full), up to twice MaxFlows.
 	size := uint64(1024)
-	for size < uint64(cfg.MaxFlows)*2 {
-		size <<= 1
-	}
 	t := &Table{cfg: cfg, reg: reg, emit: emit, obs: obs, index: make([]int32, size), mask: size - 1, idBase: idBase}
 	for i := range t.heads {
 		t.heads[i], t.tails[i] = -1, -1
@@ -183,6 +182,13 @@ func (t *Table) create(p *decode.Packet, h uint64, pos uint64, l2 bool, proto ui
 			pos = (pos + 1) & t.mask
 		}
 	}
+	if uint64(t.Stats.Active+1)*2 > uint64(len(t.index)) {
+		t.grow()
+		pos = h & t.mask
+		for t.index[pos] != 0 {
+			pos = (pos + 1) & t.mask
+		}
+	}
 	var slot int32
 	if n := len(t.free); n > 0 {
 		slot = t.free[n-1]
@@ -241,6 +247,24 @@ func (t *Table) create(p *decode.Packet, h uint64, pos uint64, l2 bool, proto ui
 	t.Stats.Active++
 	t.link(f, slot, listDatagram)
 	return f, dir
+}
+
+// grow doubles the index and re-inserts every flow.
+func (t *Table) grow() {
+	size := uint64(len(t.index)) * 2
+	t.index = make([]int32, size)
+	t.mask = size - 1
+	for i := int32(0); i < t.nflows; i++ {
+		f := t.flow(i)
+		if !f.used {
+			continue
+		}
+		pos := f.hash & t.mask
+		for t.index[pos] != 0 {
+			pos = (pos + 1) & t.mask
+		}
+		t.index[pos] = i + 1
+	}
 }
 
 // serverIsSource guesses, for a flow picked up without a SYN, whether the
