@@ -30,8 +30,10 @@ func (r *recorder) Feed(ctx *dissect.Context, dir dissect.Direction, data []byte
 	r.data[dir].Write(data)
 	r.feeds++
 }
-func (r *recorder) Gap(ctx *dissect.Context, dir dissect.Direction, n int) { r.gaps = append(r.gaps, n) }
-func (r *recorder) End(ctx *dissect.Context)                               { r.ended++ }
+func (r *recorder) Gap(ctx *dissect.Context, dir dissect.Direction, n int) {
+	r.gaps = append(r.gaps, n)
+}
+func (r *recorder) End(ctx *dissect.Context) { r.ended++ }
 
 type nopEmitter struct{}
 
@@ -127,8 +129,8 @@ func TestTCPOutOfOrderAndRetransmission(t *testing.T) {
 
 func TestTCPGapReportedWhenPeerAcksUnseenData(t *testing.T) {
 	h := newHarness(Config{})
-	h.t.Process(tcpPkt(hmi, plc, 40000, 502, 101, 501, pshAck, "AAAA", 0))  // mid-stream pick-up
-	h.t.Process(tcpPkt(hmi, plc, 40000, 502, 109, 501, pshAck, "CCCC", 1))  // 105..108 lost
+	h.t.Process(tcpPkt(hmi, plc, 40000, 502, 101, 501, pshAck, "AAAA", 0)) // mid-stream pick-up
+	h.t.Process(tcpPkt(hmi, plc, 40000, 502, 109, 501, pshAck, "CCCC", 1)) // 105..108 lost
 	h.t.Process(tcpPkt(plc, hmi, 502, 40000, 501, 113, pshAck, "resp", 2)) // server acks all
 	r := h.recs[0]
 	if r.data[0].String() != "AAAACCCC" || len(r.gaps) != 1 || r.gaps[0] != 4 {
@@ -259,8 +261,8 @@ func TestL2FlowsByEtherType(t *testing.T) {
 type countFeeds struct{ n *int }
 
 func (c *countFeeds) Feed(*dissect.Context, dissect.Direction, []byte) { *c.n++ }
-func (c *countFeeds) Gap(*dissect.Context, dissect.Direction, int)    {}
-func (c *countFeeds) End(*dissect.Context)                            {}
+func (c *countFeeds) Gap(*dissect.Context, dissect.Direction, int)     {}
+func (c *countFeeds) End(*dissect.Context)                             {}
 
 // TestIndexAgainstModel creates and expires many flows in random order and
 // checks every lookup against a map, exercising backward-shift deletion.
