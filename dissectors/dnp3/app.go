@@ -45,9 +45,14 @@ func (d *dissector) application(dir dissect.Direction, src, dst uint16, a []byte
 			return
 		}
 		r := request{fn: fn, frame: d.ctx.Frame, bytes: len(a), dir: dir, unit: dst, sum: sum}
-		if fi.noAck {
+		if fi.noAck || dst >= broadcastMin {
+			// Outstations answer neither the "no ack" functions nor
+			// broadcast requests.
 			t := d.requestTx(&r, d.ctx.Time)
 			t.Status = dissect.StatusOK
+			if dst >= broadcastMin {
+				t.AddAttr("broadcast", 1)
+			}
 			d.ctx.Emit.Transaction(t)
 			return
 		}

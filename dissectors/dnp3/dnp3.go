@@ -34,6 +34,8 @@ const (
 	linkHeaderLen = 10
 	// maxUserData is the largest user-data payload of one link frame.
 	maxUserData = 250
+	// broadcastMin is the lowest broadcast destination address.
+	broadcastMin = 0xFFFD
 )
 
 // Spec returns the DNP3 dissector declaration: TCP and UDP port 20000 with

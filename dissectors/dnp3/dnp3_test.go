@@ -252,6 +252,12 @@ func TestFixtures(t *testing.T) {
 			code, _ := r.attr(tx, "crob_code")
 			want(t, code == 0x41, "crob code %#x", code)
 		}},
+		{"broadcast read needs no response", false, []step{{dissect.ToServer, buildApp(0xC4, 0xFFFF, 2, 0xC1, 0x01, 60, 1, 6)}},
+			func(t *testing.T, r *recorder) {
+				tx := one(t, r)
+				b, _ := r.attr(tx, "broadcast")
+				want(t, tx.Status == dissect.StatusOK && b == 1 && !r.hints[1].HasDevice, "%+v %+v", tx, r.hints)
+			}},
 		{"transport sequence gap", false, []step{
 			{dissect.ToServer, buildFrame(0xC4, 1, 2, []byte{0x41, 0xC0, 0x01, 60, 2, 6})},
 			{dissect.ToServer, buildFrame(0xC4, 1, 2, []byte{0x83, 60, 3, 6})}}, func(t *testing.T, r *recorder) {
