@@ -338,6 +338,8 @@ func errorCodeName(c uint16) string {
 		return "Legitimization not possible because password does not exist"
 	case 0xd602:
 		return "No more cyclic read jobs can be set up"
+	case 0xd402:
+		return "Information function unavailable"
 	case 0xdc01:
 		return "Date and/or time invalid"
 	case 0x8702:

@@ -732,7 +732,7 @@ func (d *Dissector) emit(ctx *dissect.Context, r *req, at time.Time, rs *resp, s
 		t.AddAttr("szl_index", uint64(r.szlIdx))
 	}
 	if r.cont {
-		t.AddAttr("data_unit", uint64(r.dataUnit))
+		t.AddAttr("continuation", 1)
 	}
 	if rs != nil && rs.more {
 		t.AddAttr("more_data", 1)
@@ -754,6 +754,9 @@ func (d *Dissector) emit(ctx *dissect.Context, r *req, at time.Time, rs *resp, s
 	}
 	if r.fileLen > 0 {
 		t.AddAttrStr("filename", r.file[:r.fileLen])
+	}
+	if !r.hasBlock && r.blockType != nil {
+		t.AddAttrStr("block_type", r.blockType)
 	}
 	if r.hasBlock {
 		t.AddAttrStr("block_type", r.blockType)

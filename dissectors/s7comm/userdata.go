@@ -70,16 +70,23 @@ func (d *Dissector) userdata(ctx *dissect.Context, dir dissect.Direction, ref ui
 			r.hasSZL, r.szlID, r.szlIdx = true, be16(payload), be16(payload[2:])
 			ctx.Emit.FieldUint("s7_szl_id", uint64(r.szlID))
 		}
+		if group == GroupBlock && rc == 0xff {
+			switch {
+			case sub == 3 && len(payload) >= 8: // block type (2), number (5), file system (1)
+				d.block(r, payload[:8])
+			case sub == 2 && len(payload) >= 2: // block type
+				r.blockType = blockTypeName(payload[0], payload[1])
+			}
+		}
 		if r.op == dissect.OpProgram || (r.op == dissect.OpControl && group == GroupProgrammer && sub == 12) {
 			d.engineering(ctx)
 		}
 		d.put(ctx, key(dir, true, ref), r)
 	case typ == udResponse || typ == udNCResponse:
+		// The outcome is the parameter's error code: a return code such as
+		// 0x0a with no data only says that the response carries none.
 		rs := &d.rsp
 		*rs = resp{bytes: n, udErr: errc}
-		if rc != 0xff && rc != 0 {
-			rs.failed, rs.retCode = 1, rc
-		}
 		r, at, ok := d.pending.Take(key(dir.Reverse(), true, ref))
 		if ok {
 			d.match = r
