@@ -310,7 +310,16 @@ func (d *dissector) roleHint(ctx *dissect.Context, dir dissect.Direction) {
 	} else {
 		h.Role, h.Evidence = dissect.RoleController, "answers Modbus requests"
 	}
+	fillEndpoint(ctx, h)
 	ctx.Emit.Hint(h)
+}
+
+// fillEndpoint sets the hint's MAC and IP from the side of the flow it is about.
+func fillEndpoint(ctx *dissect.Context, h *dissect.AssetHint) {
+	if ctx.Flow != nil {
+		e := ctx.Flow.Endpoint(h.Side)
+		h.MAC, h.IP = e.MAC, e.IP
+	}
 }
 
 // identity emits the objects of a Read Device Identification response as
@@ -356,6 +365,7 @@ func (d *dissector) identity(ctx *dissect.Context, p *PDU) {
 			h.Extra = append(h.Extra, dissect.Attr{Key: "product_name", Str: []byte(productName), IsStr: true})
 		}
 	}
+	fillEndpoint(ctx, h)
 	ctx.Emit.Hint(h)
 }
 

@@ -1,7 +1,19 @@
 package modbus
 
-import "testing"
+import (
+	"testing"
 
-// seedFromCaptures adds capture payloads as fuzz seeds once the capture
-// harness is available.
-func seedFromCaptures(f *testing.F) {}
+	"github.com/otwatch/otwatch/dissectors/dissectortest"
+)
+
+// seedFromCaptures adds the payloads of every Modbus capture as fuzz seeds.
+func seedFromCaptures(f *testing.F) {
+	for _, c := range captures(f) {
+		dissectortest.SeedFromCapture(f, c, Spec())
+	}
+}
+
+// captures lists the repository captures that carry Modbus.
+func captures(tb testing.TB) []string {
+	return append(dissectortest.Captures(tb, "modbus"), "pcaps/mixed-ot-it/mb2.pcap")
+}
