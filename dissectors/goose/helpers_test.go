@@ -174,7 +174,6 @@ func reasons(r *dissectortest.Result) []string {
 	return out
 }
 
-
 // nopEmitter discards everything (allocation tests and benchmarks).
 type nopEmitter struct{ n int }
 
