@@ -7,6 +7,12 @@ import (
 	"github.com/otwatch/otwatch/dissectors/internal/cursor"
 )
 
+// Application control bits.
+const (
+	appFIR = 0x80
+	appFIN = 0x40
+)
+
 // objSummary is what the object walk learnt about a fragment.
 type objSummary struct {
 	headers   int
@@ -83,10 +89,12 @@ func (d *dissector) application(dir dissect.Direction, src, dst uint16, a []byte
 		d.ctx.Emit.Transaction(t)
 		return
 	}
-	if ac&0x40 == 0 {
-		// A later fragment of a multi-fragment response: its transaction
-		// was emitted with the first fragment.
+	if ac&appFIR == 0 {
+		d.continueResponse(dir, fn, src, uint8(seq), ac&appFIN != 0, len(a), iin, &sum)
 		return
+	}
+	if d.open.active {
+		d.flushOpen()
 	}
 	key := seq | uint64(src)<<8 | uint64(dst)<<24
 	if fn == fnAuthResponse {
@@ -103,18 +111,83 @@ func (d *dissector) application(dir dissect.Direction, src, dst uint16, a []byte
 		return
 	}
 	r, at, ok := d.pending.Take(key)
-	if !ok {
+	if fn == fnResponse && ac&appFIN == 0 {
+		// The first fragment of a multi-fragment response: the
+		// transaction completes with the final fragment.
+		d.open = openResponse{active: true, matched: ok, req: r, reqAt: at, dir: dir, src: src, seq: uint8(seq),
+			respAt: d.ctx.Time, frame: d.ctx.Frame, bytes: len(a), iin: iin, sum: sum, frags: 1}
+	} else if !ok {
 		t := d.responseTx(dir, fn, src, len(a), iin, &sum)
 		t.Status = dissect.StatusOrphan
 		d.ctx.Emit.Transaction(t)
 		return
+	} else {
+		d.matched(&r, at, dir, fn, src, len(a), iin, &sum)
 	}
-	d.matched(&r, at, dir, fn, src, len(a), iin, &sum)
 	// The authentication reply that answered a challenge to this request
 	// is completed by the same response.
 	if ar, aat, ok := d.pending.Take(key | authKey); ok {
 		d.matched(&ar, aat, dir, fn, src, len(a), iin, &sum)
 	}
+}
+
+// openResponse is a multi-fragment response whose final fragment is
+// still to come.
+type openResponse struct {
+	active  bool
+	matched bool
+	req     request
+	reqAt   time.Time
+	dir     dissect.Direction
+	src     uint16
+	seq     uint8
+	respAt  time.Time
+	frame   uint64
+	bytes   int
+	iin     uint16
+	sum     objSummary
+	frags   int
+}
+
+// continueResponse adds a later fragment to the open multi-fragment
+// response; fragments that do not continue it are decoded but ignored.
+func (d *dissector) continueResponse(dir dissect.Direction, fn uint8, src uint16, seq uint8, fin bool, n int,
+	iin uint16, sum *objSummary) {
+	o := &d.open
+	if fn != fnResponse || !o.active || o.dir != dir || o.src != src || seq != (o.seq+1)&0x0F {
+		return
+	}
+	o.seq = seq
+	o.bytes += n
+	o.iin |= iin
+	o.frags++
+	o.sum.headers += sum.headers
+	o.sum.partial = o.sum.partial || sum.partial
+	if o.sum.ctlStatus == 0 {
+		o.sum.ctlStatus = sum.ctlStatus
+	}
+	if fin {
+		d.flushOpen()
+	}
+}
+
+// flushOpen emits the open multi-fragment response with its request.
+func (d *dissector) flushOpen() {
+	o := &d.open
+	o.active = false
+	var t *dissect.Transaction
+	if o.matched {
+		t = d.requestTx(&o.req, o.reqAt)
+		t.RespTime, t.RespBytes = o.respAt, o.bytes
+		d.responseAttrs(t, o.iin, &o.sum)
+		t.Status = responseStatus(t, o.iin, &o.sum)
+	} else {
+		t = d.responseTx(o.dir, fnResponse, o.src, o.bytes, o.iin, &o.sum)
+		t.Time, t.RespTime, t.Frame = o.respAt, o.respAt, o.frame
+		t.Status = dissect.StatusOrphan
+	}
+	t.AddAttr("resp_fragments", uint64(o.frags))
+	d.ctx.Emit.Transaction(t)
 }
 
 // matched emits a request with its response.

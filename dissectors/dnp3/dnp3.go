@@ -145,6 +145,7 @@ type dissector struct {
 	user     [maxUserData]byte
 	pending  dissect.Pending[request]
 	link     linkRequest
+	open     openResponse
 	expireFn func(key uint64, r request, at time.Time)
 	ctx      *dissect.Context
 	roles    bool
@@ -247,6 +248,9 @@ func (d *dissector) Gap(ctx *dissect.Context, dir dissect.Direction, n int) {
 // End implements dissect.Dissector: outstanding requests are unmatched.
 func (d *dissector) End(ctx *dissect.Context) {
 	d.ctx = ctx
+	if d.open.active {
+		d.flushOpen()
+	}
 	d.pending.Expire(ctx.Time, 0, d.expireFn)
 	if d.link.active {
 		d.linkUnmatched()
@@ -254,6 +258,9 @@ func (d *dissector) End(ctx *dissect.Context) {
 }
 
 func (d *dissector) expire(now time.Time) {
+	if d.open.active && now.Sub(d.open.respAt) >= requestTimeout {
+		d.flushOpen()
+	}
 	d.pending.Expire(now, requestTimeout, d.expireFn)
 	if d.link.active && now.Sub(d.link.at) >= requestTimeout {
 		d.linkUnmatched()

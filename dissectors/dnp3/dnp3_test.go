@@ -258,6 +258,20 @@ func TestFixtures(t *testing.T) {
 				b, _ := r.attr(tx, "broadcast")
 				want(t, tx.Status == dissect.StatusOK && b == 1 && !r.hints[1].HasDevice, "%+v %+v", tx, r.hints)
 			}},
+		{"multi-fragment application response", false, []step{
+			{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC3, 0x01, 60, 1, 6)},
+			{dissect.ToClient, buildApp(0x44, 2, 1, 0xA3, 0x81, 0x00, 0x00, 1, 2, 0, 0, 1, 0x01, 0x81)},
+			{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC3, 0x00)},
+			{dissect.ToClient, buildApp(0x44, 2, 1, 0x44, 0x81, 0x80, 0x00, 30, 2, 0x00, 5, 5, 0x01, 0x10, 0x00)},
+		}, func(t *testing.T, r *recorder) {
+			want(t, len(r.txs) == 2, "want confirm and read: %v", r.lines)
+			tx := &r.txs[1]
+			want(t, tx.Function == 1 && tx.Status == dissect.StatusOK && tx.RespBytes == 23, "%+v", tx)
+			n, _ := r.attr(tx, "resp_objects")
+			f, _ := r.attr(tx, "resp_fragments")
+			rs, _ := r.attr(tx, "iin_device_restart")
+			want(t, n == 2 && f == 2 && rs == 1, "objects %d fragments %d restart %d", n, f, rs)
+		}},
 		{"transport sequence gap", false, []step{
 			{dissect.ToServer, buildFrame(0xC4, 1, 2, []byte{0x41, 0xC0, 0x01, 60, 2, 6})},
 			{dissect.ToServer, buildFrame(0xC4, 1, 2, []byte{0x83, 60, 3, 6})}}, func(t *testing.T, r *recorder) {
