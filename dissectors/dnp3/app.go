@@ -29,6 +29,7 @@ type objSummary struct {
 	crobCode  uint8
 	ctlStatus uint8 // first non-zero control status of an output object
 	partial   bool  // the walk stopped at an object whose size is unknown
+	malformed bool  // the walk stopped at a malformed header (a violation was emitted)
 }
 
 // application decodes one application fragment sent from src to dst.
@@ -47,9 +48,9 @@ func (d *dissector) application(dir dissect.Direction, src, dst uint16, a []byte
 	seq := uint64(ac & 0x0F)
 	if fn < fnResponse {
 		var sum objSummary
-		if !d.walk(dir, fn, a[2:], &sum) {
-			return
-		}
+		// A malformed request is still a request: the violation says
+		// what is wrong and the outstation's answer completes it.
+		sum.malformed = !d.walk(dir, fn, a[2:], &sum)
 		r := request{fn: fn, frame: d.ctx.Frame, bytes: len(a), dir: dir, unit: dst, sum: sum}
 		if fi.noAck || dst >= broadcastMin {
 			// Outstations answer neither the "no ack" functions nor
@@ -77,9 +78,7 @@ func (d *dissector) application(dir dissect.Direction, src, dst uint16, a []byte
 	}
 	iin := uint16(a[2])<<8 | uint16(a[3])
 	var sum objSummary
-	if !d.walk(dir, fn, a[4:], &sum) {
-		return
-	}
+	sum.malformed = !d.walk(dir, fn, a[4:], &sum)
 	if fn == fnUnsolicited {
 		t := d.responseTx(dir, fn, src, len(a), iin, &sum)
 		t.Op, t.Requester = dissect.OpNotify, dir
@@ -163,6 +162,7 @@ func (d *dissector) continueResponse(dir dissect.Direction, fn uint8, src uint16
 	o.frags++
 	o.sum.headers += sum.headers
 	o.sum.partial = o.sum.partial || sum.partial
+	o.sum.malformed = o.sum.malformed || sum.malformed
 	if o.sum.ctlStatus == 0 {
 		o.sum.ctlStatus = sum.ctlStatus
 	}
@@ -240,6 +240,9 @@ func (d *dissector) requestTx(r *request, at time.Time) *dissect.Transaction {
 	if s.partial {
 		t.AddAttr("objects_partial", 1)
 	}
+	if s.malformed {
+		t.AddAttr("malformed", 1)
+	}
 	return t
 }
 
@@ -278,6 +281,9 @@ func (d *dissector) responseAttrs(t *dissect.Transaction, iin uint16, sum *objSu
 	}
 	if sum.partial {
 		t.AddAttr("resp_objects_partial", 1)
+	}
+	if sum.malformed {
+		t.AddAttr("resp_malformed", 1)
 	}
 }
 

@@ -220,7 +220,10 @@ func TestFixtures(t *testing.T) {
 			want(t, len(r.viols) == 1 && r.viols[0].Reason == "link header CRC mismatch", "%+v", r.viols)
 		}},
 		{"CROB range beyond fragment", false, []step{req(t, operateCROBRangeOver)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 0 && len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolMalformed, "%+v", r.viols)
+			want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolMalformed, "%+v", r.viols)
+			tx := one(t, r)
+			m, _ := r.attr(tx, "malformed")
+			want(t, tx.Function == 4 && tx.Status == dissect.StatusUnmatched && m == 1, "%+v", tx)
 			want(t, r.fields["dnp3_function"][4] == 1 && r.fields["dnp3_object"][0x0c01] == 1, "fields %v", r.fields)
 		}},
 		{"reserved function code", false, []step{{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC0, 0x40)}}, func(t *testing.T, r *recorder) {
