@@ -56,7 +56,9 @@ func TestCMCalls(t *testing.T) {
 		attrs  []string
 	}{
 		{"Connect", dissect.OpSession, dissect.StatusOK, 0,
-			[]string{"block", "ARBlockReq", "ar_type", "1", "session_key", "1", "seq", "0"}},
+			[]string{"block", "ARBlockReq", "ar_type", "1", "session_key", "1", "seq", "0", "blocks", "5",
+				"iocr_blocks", "2", "expected_submodule_blocks", "1", "input_frame_id", "32769",
+				"output_frame_id", "32768", "module_diff", "1"}},
 		{"Read", dissect.OpIdentify, dissect.StatusOK, 0,
 			[]string{"block", "IODReadReqHeader", "index", "45040", "slot", "0", "subslot", "1", "resp_record_length", "60"}},
 		{"Write", dissect.OpWrite, dissect.StatusException, 0xdf80b000,

@@ -175,6 +175,15 @@ type pnioInfo struct {
 	hasRecord  bool   // a Read/Write header was decoded
 	hasAR      bool
 	hasControl bool
+
+	// Connect only: what the whole block list holds.
+	blocks     uint16 // blocks in the call
+	iocrs      uint16 // IOCRBlockReq/Res
+	expected   uint16 // ExpectedSubmoduleBlockReq
+	inFrameID  uint16 // FrameID of the first input IOCR (IOCRBlockRes)
+	outFrameID uint16 // FrameID of the first output IOCR
+	moduleDiff bool   // the device reported a ModuleDiffBlock
+	walked     bool
 }
 
 // rpcReq is an outstanding RPC request.
@@ -412,6 +421,9 @@ func (d *cm) pnioBody(ctx *dissect.Context, dir dissect.Direction, body []byte, 
 		return
 	}
 	blockStart := c.Rest()
+	if h.opnum == OpnumConnect && h.iface != ifEPM {
+		walkConnect(blockStart, info)
+	}
 	info.blockType = c.U16()
 	blen := int(c.U16())
 	c.Skip(2) // version
@@ -591,9 +603,55 @@ func (d *cm) response(ctx *dissect.Context, dir dissect.Direction, body []byte, 
 		}
 		if resp.blockType != 0 && !ok {
 			addBlockAttrs(t, &resp)
+		} else if ok && resp.walked {
+			// The response's block list (FrameIDs, ModuleDiffBlock).
+			if resp.inFrameID != 0 {
+				addAttr(t, "input_frame_id", uint64(resp.inFrameID))
+			}
+			if resp.outFrameID != 0 {
+				addAttr(t, "output_frame_id", uint64(resp.outFrameID))
+			}
+			if resp.moduleDiff {
+				addAttr(t, "module_diff", 1)
+			}
 		}
 	}
 	ctx.Emit.Transaction(t)
+}
+
+// walkConnect walks the blocks of a Connect request or response, counting
+// them and noting the FrameIDs the device assigned to the IOCRs.
+func walkConnect(b []byte, info *pnioInfo) {
+	info.walked = true
+	for len(b) >= 6 {
+		bt := uint16(b[0])<<8 | uint16(b[1])
+		n := 4 + int(uint16(b[2])<<8|uint16(b[3]))
+		if n > len(b) {
+			n = len(b) // a cut block (fragment): count it and stop
+		}
+		info.blocks++
+		switch bt {
+		case 0x0102:
+			info.iocrs++
+		case 0x8102:
+			info.iocrs++
+			// IOCRType, IOCRReference, FrameID after the 6-byte header.
+			if n >= 12 {
+				typ, fid := uint16(b[6])<<8|uint16(b[7]), uint16(b[10])<<8|uint16(b[11])
+				if typ == 1 && info.inFrameID == 0 {
+					info.inFrameID = fid
+				}
+				if typ == 2 && info.outFrameID == 0 {
+					info.outFrameID = fid
+				}
+			}
+		case 0x0104:
+			info.expected++
+		case 0x8104:
+			info.moduleDiff = true
+		}
+		b = b[n:]
+	}
 }
 
 func (d *cm) fillReq(t *dissect.Transaction, r *rpcReq) {
@@ -631,6 +689,28 @@ func addBlockAttrs(t *dissect.Transaction, i *pnioInfo) {
 	}
 	if i.hasControl {
 		addAttr(t, "control_command", uint64(i.control))
+	}
+	addConnectAttrs(t, i)
+}
+
+// addConnectAttrs reports what a Connect's block list held.
+func addConnectAttrs(t *dissect.Transaction, i *pnioInfo) {
+	if !i.walked {
+		return
+	}
+	addAttr(t, "blocks", uint64(i.blocks))
+	addAttr(t, "iocr_blocks", uint64(i.iocrs))
+	if i.expected > 0 {
+		addAttr(t, "expected_submodule_blocks", uint64(i.expected))
+	}
+	if i.inFrameID != 0 {
+		addAttr(t, "input_frame_id", uint64(i.inFrameID))
+	}
+	if i.outFrameID != 0 {
+		addAttr(t, "output_frame_id", uint64(i.outFrameID))
+	}
+	if i.moduleDiff {
+		addAttr(t, "module_diff", 1)
 	}
 }
 
