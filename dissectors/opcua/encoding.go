@@ -185,12 +185,13 @@ func (d *dec) appDescription() (a appDesc) {
 
 // endpointSummary gathers what a list of EndpointDescriptions offers.
 type endpointSummary struct {
-	server    appDesc
-	n         int
-	policies  [policyOther + 1]uint8 // bitmask of security modes per policy
-	anonymous bool                   // an anonymous user token policy is offered
-	username  bool                   // a user name token policy is offered
-	insecure  bool                   // an endpoint with mode None or policy None
+	server     appDesc
+	haveServer bool // server holds the first endpoint's ApplicationDescription
+	n          int
+	policies   [policyOther + 1]uint8 // bitmask of security modes per policy
+	anonymous  bool                   // an anonymous user token policy is offered
+	username   bool                   // a user name token policy is offered
+	insecure   bool                   // an endpoint with mode None or policy None
 }
 
 // endpoints reads an array of EndpointDescription (Part 4, 7.10) into s. It
@@ -201,6 +202,9 @@ func (d *dec) endpoints(s *endpointSummary) {
 	for i := 0; i < n && d.ok(); i++ {
 		d.str() // endpointUrl
 		a := d.appDescription()
+		if !s.haveServer && d.ok() {
+			s.server, s.haveServer = a, true
+		}
 		d.str() // serverCertificate
 		mode := d.u32()
 		pol := parsePolicy(d.str())
@@ -222,9 +226,6 @@ func (d *dec) endpoints(s *endpointSummary) {
 		d.u8()  // securityLevel
 		if !d.ok() {
 			return
-		}
-		if s.n == 0 {
-			s.server = a
 		}
 		s.n++
 		if mode >= 1 && mode <= 3 {

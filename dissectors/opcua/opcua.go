@@ -230,16 +230,19 @@ type Dissector struct {
 
 	policy uint8 // security policy of the secure channel (last OPN)
 
-	// multi-chunk message in progress per direction: later chunks of the
-	// same request ID are counted but not decoded again.
-	multi   [2]bool
-	multiID [2]uint32
+	// multi-chunk message in progress per direction
+	asm [2]assembly
 
 	// encrypted (undecodable) MSG/CLO chunks, reported once at End.
 	encN     uint64
 	encBytes [2]int
 	encTime  time.Time
 	encFrame uint64
+
+	// chunk size limits negotiated by HEL/ACK per sending direction (0:
+	// unknown), and whether an oversized chunk was reported.
+	limit     [2]uint32
+	overLimit [2]bool
 
 	url    [256]byte // endpoint URL of the outstanding Hello
 	urlLen int
@@ -283,14 +286,18 @@ func (d *Dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byt
 
 // Gap implements dissect.Dissector: the partial chunk is dropped.
 func (d *Dissector) Gap(ctx *dissect.Context, dir dissect.Direction, n int) {
+	d.ctx = ctx
 	d.fr[dir&1].Reset()
-	d.multi[dir&1] = false
+	d.finish(&d.asm[dir&1], false, 0)
+	d.ctx = nil
 }
 
 // End implements dissect.Dissector: outstanding requests are unmatched and
 // the encrypted traffic of the flow is summarised.
 func (d *Dissector) End(ctx *dissect.Context) {
 	d.ctx = ctx
+	d.finish(&d.asm[0], false, 0)
+	d.finish(&d.asm[1], false, 0)
 	d.pend.Expire(ctx.Time, 0, d.expired)
 	if d.encN > 0 {
 		t := d.newTx(d.clientDir)
@@ -427,6 +434,10 @@ func (d *Dissector) chunk(dir dissect.Direction, p []byte) {
 		d.violation(dir, dissect.ViolBadLength, 0, "message size smaller than its header")
 		return
 	}
+	if l := d.limit[dir&1]; l >= 8192 && uint32(len(p)) > l && !d.overLimit[dir&1] {
+		d.overLimit[dir&1] = true
+		d.violation(dir, dissect.ViolOutOfSpec, 0, "chunk larger than the negotiated buffer size")
+	}
 	b := dec{c: cursor.New(p[8:])}
 	switch mt {
 	case mtHEL:
@@ -490,8 +501,14 @@ func (d *Dissector) hello(dir dissect.Direction, p []byte, b *dec) {
 func (d *Dissector) ack(dir dissect.Direction, p []byte, b *dec) {
 	b.u32() // protocolVersion
 	recv := b.u32()
+	send := b.u32()
 	if !b.ok() {
 		d.violation(dir, dissect.ViolMalformed, fnHEL, "truncated Acknowledge")
+	} else {
+		// The server receives chunks of at most recv bytes and sends
+		// chunks of at most send bytes (Part 6, 7.1.2.4).
+		d.limit[dir.Reverse()&1], d.limit[dir&1] = recv, send
+		d.overLimit = [2]bool{}
 	}
 	if recv < 8192 && b.ok() {
 		d.violation(dir, dissect.ViolOutOfSpec, fnHEL, "Acknowledge receive buffer smaller than 8192 bytes")
@@ -658,23 +675,32 @@ func (d *Dissector) message(dir dissect.Direction, p []byte, b *dec) {
 		d.violation(dir, dissect.ViolMalformed, 0, "truncated sequence header")
 		return
 	}
+	a := &d.asm[dir&1]
+	same := a.active && a.reqID == reqID
 	switch p[3] {
-	case 'C':
-		if d.multi[dir&1] && d.multiID[dir&1] == reqID {
+	case 'C', 'F':
+		if same {
+			d.continued(a, p)
+			if p[3] == 'F' {
+				d.finish(a, false, 0)
+			}
 			return
 		}
-		d.multi[dir&1], d.multiID[dir&1] = true, reqID
-		d.service(dir, p, b, reqID, true, false, nil)
-	case 'F':
-		if d.multi[dir&1] && d.multiID[dir&1] == reqID {
-			d.multi[dir&1] = false
-			return
+		if a.active {
+			d.finish(a, false, 0) // the rest of that message never came
 		}
-		d.service(dir, p, b, reqID, false, false, nil)
+		if p[3] == 'C' {
+			*a = assembly{active: true, reqID: reqID}
+		}
+		d.service(dir, p, b, reqID, p[3] == 'C', false, nil)
 	case 'A':
-		d.multi[dir&1] = false
 		code := b.u32()
 		b.str() // reason
+		if same {
+			a.bytes += len(p)
+			d.finish(a, true, code)
+			return
+		}
 		r, at, ok := d.pend.Take(uint64(reqID))
 		if ok {
 			t := d.txFrom(&r, at)
@@ -687,6 +713,68 @@ func (d *Dissector) message(dir dissect.Direction, p []byte, b *dec) {
 			d.ctx.Emit.Transaction(t)
 		}
 	}
+}
+
+// assembly is a multi-chunk message in progress in one direction. Its first
+// chunk is decoded; later chunks are counted, and a response is emitted when
+// its final chunk (or an abort chunk) arrives.
+type assembly struct {
+	active  bool
+	reqID   uint32
+	request bool   // a request: its pending entry grows with each chunk
+	key     uint64 // pending key of the request
+	// response being assembled
+	r      request
+	at     time.Time
+	status dissect.Status
+	code   uint32
+	bytes  int
+}
+
+// continued accounts for a later chunk of the message being assembled.
+func (d *Dissector) continued(a *assembly, p []byte) {
+	if !a.request {
+		a.bytes += len(p)
+		return
+	}
+	if r, at, ok := d.pend.Take(a.key); ok {
+		r.bytes += len(p)
+		d.pend.Put(a.key, at, r)
+	}
+}
+
+// finish completes the message being assembled: a response is emitted
+// (as an exception when aborted); an aborted request is emitted too.
+func (d *Dissector) finish(a *assembly, aborted bool, code uint32) {
+	if !a.active {
+		return
+	}
+	a.active = false
+	var t *dissect.Transaction
+	if a.request {
+		if !aborted {
+			return
+		}
+		r, at, ok := d.pend.Take(a.key)
+		if !ok {
+			return
+		}
+		t = d.txFrom(&r, at)
+	} else {
+		t = d.txFrom(&a.r, a.at)
+		t.Status, t.RespTime, t.RespBytes = a.status, d.ctx.Time, a.bytes
+		if a.status == dissect.StatusException {
+			t.Code, t.CodeName = a.code, statusName(a.code)
+		}
+	}
+	if aborted {
+		if t.Status != dissect.StatusOrphan {
+			t.Status = dissect.StatusException
+		}
+		t.Code, t.CodeName = code, statusName(code)
+		t.AddAttr("aborted", 1)
+	}
+	d.ctx.Emit.Transaction(t)
 }
 
 // service decodes a service body: the type NodeId, then the request or
@@ -784,6 +872,10 @@ func (d *Dissector) request(dir dissect.Direction, p []byte, b *dec, key uint64,
 	if !b.ok() && !partial {
 		d.violation(dir, dissect.ViolMalformed, sv.req, "truncated or malformed service request")
 	}
+	if partial {
+		a := &d.asm[dir&1]
+		a.request, a.key = true, key
+	}
 	if sv.req == idCloseChannelReq {
 		// CloseSecureChannel has no response (Part 6, 6.7.6).
 		t := d.txFrom(&r, d.ctx.Time)
@@ -836,36 +928,33 @@ func (d *Dissector) activate(b *dec, r *request) {
 
 func (d *Dissector) response(dir dissect.Direction, p []byte, b *dec, key uint64, sv *service, id uint32, partial bool, opn *request) {
 	_, result := b.responseHeader()
-	var t *dissect.Transaction
+	status := dissect.StatusOK
 	r, at, ok := d.pend.Take(key)
 	if ok {
-		t = d.txFrom(&r, at)
-		t.Status = dissect.StatusOK
 		if id != idServiceFault && sv.req != r.fn && b.ok() {
 			d.violation(dir, dissect.ViolOutOfSpec, id, "response service does not match the request")
 		}
 	} else {
-		o := request{fn: sv.req, name: sv.name, op: sv.op, frame: d.ctx.Frame, dir: dir.Reverse()}
+		r = request{fn: sv.req, name: sv.name, op: sv.op, frame: d.ctx.Frame, dir: dir.Reverse()}
 		if opn != nil {
-			o.policy, o.flags = opn.policy, opn.flags&fInsecure
+			r.policy, r.flags = opn.policy, opn.flags&fInsecure
 		}
-		t = d.txFrom(&o, d.ctx.Time)
-		t.Status = dissect.StatusOrphan
+		at = d.ctx.Time
+		status = dissect.StatusOrphan
 	}
-	t.RespTime = d.ctx.Time
-	t.RespBytes = len(p)
+	var code uint32
 	if b.ok() && (id == idServiceFault || result&0x80000000 != 0) {
-		if t.Status == dissect.StatusOK {
-			t.Status = dissect.StatusException
+		if status == dissect.StatusOK {
+			status = dissect.StatusException
 		}
-		t.Code, t.CodeName = result, statusName(result)
+		code = result
 	}
 	if b.ok() && result&0x80000000 == 0 {
 		switch id {
 		case idGetEndpointsResp:
 			var s endpointSummary
 			b.endpoints(&s)
-			if s.n > 0 {
+			if s.haveServer {
 				d.identity(dir, dissect.RoleOPCServer, "GetEndpoints response", &s.server, &s)
 			}
 		case idCreateSessionResp:
@@ -876,13 +965,23 @@ func (d *Dissector) response(dir dissect.Direction, p []byte, b *dec, key uint64
 			b.str()     // serverCertificate
 			var s endpointSummary
 			b.endpoints(&s)
-			if s.n > 0 {
+			if s.haveServer {
 				d.identity(dir, dissect.RoleOPCServer, "CreateSession response server endpoints", &s.server, &s)
 			}
 		}
 	}
 	if !b.c.OK() && !partial || b.bad {
 		d.violation(dir, dissect.ViolMalformed, id, "truncated or malformed service response")
+	}
+	if partial {
+		a := &d.asm[dir&1]
+		a.r, a.at, a.status, a.code, a.bytes = r, at, status, code, len(p)
+		return
+	}
+	t := d.txFrom(&r, at)
+	t.Status, t.RespTime, t.RespBytes = status, d.ctx.Time, len(p)
+	if status == dissect.StatusException || code != 0 {
+		t.Code, t.CodeName = code, statusName(code)
 	}
 	d.ctx.Emit.Transaction(t)
 }
