@@ -1,0 +1,91 @@
+package mqtt
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/otwatch/otwatch/dissectors/dissect"
+	"github.com/otwatch/otwatch/dissectors/dissectortest"
+)
+
+var expectedFields = []string{"mqtt_message_type", "mqtt_topic", "mqtt_client_id"}
+
+// captures lists every MQTT capture of the repository (subfolders included).
+func captures(tb testing.TB) []string { return dissectortest.Captures(tb, "mqtt") }
+
+func TestCapturesExpected(t *testing.T) {
+	cs := captures(t)
+	if len(cs) < 4 {
+		t.Fatalf("found %d MQTT captures: %v", len(cs), cs)
+	}
+	for _, c := range cs {
+		t.Run(strings.TrimPrefix(c, "pcaps/mqtt/"), func(t *testing.T) {
+			res := dissectortest.Replay(t, c, Spec())
+			dissectortest.CompareExpected(t, res, c, expectedFields, nil)
+			if len(res.Violations) != 0 {
+				t.Errorf("violations: %+v", res.Violations)
+			}
+			dissectortest.Golden(t, res, goldenName(c))
+		})
+	}
+}
+
+// goldenName names a capture's golden file after its path under pcaps/mqtt.
+func goldenName(c string) string {
+	c = strings.TrimPrefix(c, "pcaps/mqtt/")
+	c = strings.TrimSuffix(strings.TrimSuffix(c, ".pcap"), "/input")
+	return strings.ReplaceAll(c, "/", "_")
+}
+
+func TestSharedCapturesExpected(t *testing.T) {
+	for _, rel := range []string{"mqtt/mqtt.pcap", "mqtt/mqtt31-pub-qos2/input.pcap",
+		"mqtt/mqtt311-sub-userpass/input.pcap", "mqtt/mqtt5-pub-mosquittoprops/input.pcap"} {
+		t.Run(rel, func(t *testing.T) {
+			p := dissectortest.SharedPath(t, rel)
+			res := dissectortest.Replay(t, p, Spec())
+			dissectortest.CompareExpected(t, res, p, expectedFields, nil)
+		})
+	}
+}
+
+func TestCaptureTransactions(t *testing.T) {
+	// mqtt31-pub-qos2: CONNECT with user name and password, a QoS 2 PUBLISH
+	// completed by PUBREC/PUBREL/PUBCOMP, DISCONNECT.
+	res := dissectortest.Replay(t, "pcaps/mqtt/mqtt31-pub-qos2/input.pcap", Spec())
+	var sawConnect, sawPublish bool
+	for _, tx := range res.Transactions {
+		if tx.Status != dissect.StatusOK {
+			t.Errorf("%s: status %s", tx.FuncName, tx.Status)
+		}
+		attrs := map[string]string{}
+		for _, a := range tx.Attrs {
+			if a.IsStr {
+				attrs[a.Key] = string(a.Str)
+			} else {
+				attrs[a.Key] = strings.Repeat("I", int(a.Num))
+			}
+		}
+		switch tx.Function {
+		case TypeConnect:
+			sawConnect = true
+			if tx.Op != dissect.OpLogin || attrs["client_id"] != "myvoiceismypassport" || attrs["username"] != "user" ||
+				attrs["password_present"] != "I" || attrs["protocol_level"] != "III" {
+				t.Errorf("CONNECT: %+v", tx)
+			}
+		case TypePublish:
+			sawPublish = true
+			if tx.Op != dissect.OpWrite || attrs["topic"] != "topicX" || attrs["qos"] != "II" || attrs["packet_id"] != "I" ||
+				tx.RespBytes != 8 || tx.RespTime.IsZero() {
+				t.Errorf("PUBLISH: %+v", tx)
+			}
+		}
+	}
+	if !sawConnect || !sawPublish {
+		t.Errorf("transactions: %+v", res.Transactions)
+	}
+	for _, l := range res.Lines {
+		if strings.Contains(l, `:"pass"`) { // the password of the capture is "pass"
+			t.Errorf("password leaked: %s", l)
+		}
+	}
+}
