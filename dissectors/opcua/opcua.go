@@ -127,8 +127,28 @@ func Probe(b []byte) dissect.ProbeResult {
 	if size < minSize[t] || size > maxChunk {
 		return dissect.ProbeNo
 	}
-	if t == mtHEL && size > 32+4096 {
-		return dissect.ProbeNo
+	switch t {
+	case mtHEL:
+		// Protocol version 0 and an endpoint URL of at most 4096 bytes.
+		if size > 32+4096 || le32(b[8:]) != 0 {
+			return dissect.ProbeNo
+		}
+		if len(b) >= 32 {
+			if n := int32(le32(b[28:])); n < -1 || n > 4096 || int(size) != 32+max(int(n), 0) {
+				return dissect.ProbeNo
+			}
+		}
+	case mtOPN:
+		// The security policy URI (or null) follows the channel id.
+		if len(b) >= 16 {
+			n := int32(le32(b[12:]))
+			if n < -1 || n > 255 || n > 0 && uint32(n) > size-16 {
+				return dissect.ProbeNo
+			}
+			if n >= 7 && len(b) >= 23 && string(b[16:23]) != "http://" {
+				return dissect.ProbeNo
+			}
+		}
 	}
 	return dissect.ProbeYes
 }

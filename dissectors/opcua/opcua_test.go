@@ -307,6 +307,11 @@ func TestProbe(t *testing.T) {
 		{"msgHuge", "4d53474600000001", dissect.ProbeNo},
 		{"helloTooShort", helloTooShort, dissect.ProbeNo},
 		{"lowercase", "68656c", dissect.ProbeNo},
+		{"helloVersion1", "48454c46380000000100000000000000", dissect.ProbeNo},
+		{"helloURLDisagrees", "48454c462100000000000000ffff0000ffff000000000000000000001800000061", dissect.ProbeNo},
+		{"openReqEncrypted", openReqEncrypted, dissect.ProbeYes},
+		{"openNotHTTP", "4f504e465d00000000000000390000006674703a2f2f6f", dissect.ProbeNo},
+		{"openHugeURI", "4f504e465d00000000000000ff0f0000", dissect.ProbeNo},
 	}
 	for _, c := range cases {
 		if got := Probe(unhex(t, c.hex)); got != c.want {
