@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/dissectors/dissectortest"
 )
 
@@ -58,5 +59,27 @@ func TestSharedCaptures(t *testing.T) {
 			res := dissectortest.Replay(t, p, Spec(), CMSpec())
 			dissectortest.CompareExpected(t, res, p, fields, knownDiffs)
 		})
+	}
+}
+
+// TestSyntheticDCPCapture replays testdata/pcaps/dcp-synthetic.pcap (every
+// DCP service, block kinds the public captures lack, RT, RTA and PTCP
+// frames; written by testdata/pcaps/dcp-synthetic.py) and compares its field
+// counts with the tshark facts derived by pcaps/derive_expected.py.
+func TestSyntheticDCPCapture(t *testing.T) {
+	p, err := filepath.Abs("testdata/pcaps/dcp-synthetic.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := dissectortest.Replay(t, p, Spec(), CMSpec())
+	dissectortest.Golden(t, res, "dcp-synthetic")
+	dissectortest.CompareExpected(t, res, p, fields, knownDiffs)
+	ops := map[dissect.Op]int{}
+	for _, tx := range res.Transactions {
+		ops[tx.Op]++
+	}
+	if ops[dissect.OpControl] != 2 || ops[dissect.OpConfig] != 2 || ops[dissect.OpDiagnostic] != 1 ||
+		ops[dissect.OpIdentify] != 3 || ops[dissect.OpRead] != 1 {
+		t.Errorf("op classes: %v", ops)
 	}
 }

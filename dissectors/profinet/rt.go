@@ -17,8 +17,9 @@ const (
 	kindReserved frameKind = iota
 	kindPTCPSync
 	kindRTC3
-	kindRTC2
-	kindRTC1
+	kindStream
+	kindRTC12
+	kindRTC1Legacy
 	kindAlarmHigh
 	kindAlarmLow
 	kindRTA
@@ -32,8 +33,9 @@ var kindNames = [...]string{
 	kindReserved:     "Reserved FrameID",
 	kindPTCPSync:     "PTCP RTSync",
 	kindRTC3:         "RT_CLASS_3 cyclic",
-	kindRTC2:         "RT_CLASS_2 cyclic",
-	kindRTC1:         "RT_CLASS_1 cyclic",
+	kindStream:       "RT_CLASS_STREAM cyclic",
+	kindRTC12:        "RT_CLASS_1/2 cyclic",
+	kindRTC1Legacy:   "RT_CLASS_1 legacy/UDP cyclic",
 	kindAlarmHigh:    "Alarm High",
 	kindAlarmLow:     "Alarm Low",
 	kindRTA:          "RTA reserved",
@@ -43,7 +45,10 @@ var kindNames = [...]string{
 	kindFragment:     "Fragmentation",
 }
 
-// classify maps a FrameID to its class (IEC 61158-6-10, FrameID table).
+// classify maps a FrameID to its class (IEC 61158-6-10, FrameID table):
+// 0x8000-0xBFFF is RT_CLASS_1 since V2.3 (RT_CLASS_2 before), 0xC000-0xFBFF
+// the legacy RT_CLASS_1 and RT_CLASS_UDP range, 0x1000-0x2FFF the
+// time-aware RT_CLASS_STREAM.
 func classify(id uint16) frameKind {
 	switch {
 	case id == 0x0020 || id == 0x0021 || id == 0x0080 || id == 0x0081:
@@ -52,12 +57,14 @@ func classify(id uint16) frameKind {
 		return kindReserved
 	case id <= 0x0FFF:
 		return kindRTC3
+	case id <= 0x2FFF:
+		return kindStream
 	case id <= 0x7FFF:
 		return kindReserved
 	case id <= 0xBFFF:
-		return kindRTC2
+		return kindRTC12
 	case id <= 0xFBFF:
-		return kindRTC1 // 0xC000-0xFBFF: RT_CLASS_1 and RT_CLASS_UDP
+		return kindRTC1Legacy
 	case id == 0xFC01:
 		return kindAlarmHigh
 	case id == 0xFE01:
@@ -76,7 +83,9 @@ func classify(id uint16) frameKind {
 	return kindReserved
 }
 
-func (k frameKind) cyclic() bool { return k == kindRTC1 || k == kindRTC2 || k == kindRTC3 }
+func (k frameKind) cyclic() bool {
+	return k == kindRTC1Legacy || k == kindRTC12 || k == kindRTC3 || k == kindStream
+}
 
 // Data status bits of cyclic frames.
 const (

@@ -74,12 +74,12 @@ func TestRTCyclicProviderState(t *testing.T) {
 		t.Errorf("problem event = %+v", tx)
 	}
 	sum := r.tx[2]
-	if sum.FuncName != "RT_CLASS_2 cyclic" || sum.Function != 0x8001 || sum.Frame != 1 || sum.ReqBytes != 5*46 {
+	if sum.FuncName != "RT_CLASS_1/2 cyclic" || sum.Function != 0x8001 || sum.Frame != 1 || sum.ReqBytes != 5*46 {
 		t.Errorf("summary = %+v", sum)
 	}
 	wantAttrs(t, "summary 0x8001", sum.Attrs, "packets", "5", "provider_stops", "1", "last_cycle_counter", "128",
 		"last_data_status", "37", "station_problem_frames", "0")
-	if r.tx[3].FuncName != "RT_CLASS_1 cyclic" {
+	if r.tx[3].FuncName != "RT_CLASS_1 legacy/UDP cyclic" {
 		t.Errorf("summary 2 = %+v", r.tx[3])
 	}
 	wantAttrs(t, "summary 0xc001", r.tx[3].Attrs, "packets", "4", "provider_stops", "0", "station_problem_frames", "1")
@@ -115,9 +115,9 @@ func TestRTClassify(t *testing.T) {
 		want string
 	}{
 		{0x0020, "PTCP RTSync"}, {0x0080, "PTCP RTSync"}, {0x0010, "Reserved FrameID"},
-		{0x0100, "RT_CLASS_3 cyclic"}, {0x0fff, "RT_CLASS_3 cyclic"}, {0x1000, "Reserved FrameID"},
-		{0x8000, "RT_CLASS_2 cyclic"}, {0xbfff, "RT_CLASS_2 cyclic"}, {0xc000, "RT_CLASS_1 cyclic"},
-		{0xfbff, "RT_CLASS_1 cyclic"}, {0xfc01, "Alarm High"}, {0xfe01, "Alarm Low"}, {0xfe02, "RTA reserved"},
+		{0x0100, "RT_CLASS_3 cyclic"}, {0x0fff, "RT_CLASS_3 cyclic"}, {0x1000, "RT_CLASS_STREAM cyclic"},
+		{0x3000, "Reserved FrameID"}, {0x8000, "RT_CLASS_1/2 cyclic"}, {0xbfff, "RT_CLASS_1/2 cyclic"},
+		{0xc000, "RT_CLASS_1 legacy/UDP cyclic"}, {0xfbff, "RT_CLASS_1 legacy/UDP cyclic"}, {0xfc01, "Alarm High"}, {0xfe01, "Alarm Low"}, {0xfe02, "RTA reserved"},
 		{0xff00, "PTCP Announce"}, {0xff20, "PTCP FollowUp"}, {0xff43, "PTCP Delay"}, {0xff44, "Reserved FrameID"},
 		{0xff80, "Fragmentation"}, {0xffff, "Reserved FrameID"},
 	}
