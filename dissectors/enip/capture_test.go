@@ -10,8 +10,38 @@ import (
 var expectedFields = []string{"enip_command", "cip_service", "enip_identity_vendor", "enip_identity_product_name",
 	"enip_identity_device_type", "enip_identity_product_code", "enip_identity_serial"}
 
+// tsharkPort1102 explains EIP-ControlProtocolChangeAttempt.pcap: the client
+// uses TCP port 1102, which tshark gives to its IDMP dissector (the lower
+// port wins), so tshark decodes no EtherNet/IP at all in that capture.
+const tsharkPort1102 = "client port 1102 is IDMP to tshark, which then decodes no EtherNet/IP; " +
+	"with -d tcp.port==1102,enip its counts equal ours (TestControlProtocolChangeForcedDecode)"
+
 // knownDiffs excuses deliberate differences from tshark, per capture.
-var knownDiffs = map[string]map[string]string{}
+var knownDiffs = map[string]map[string]string{
+	"pcaps/enip-cip/EIP-ControlProtocolChangeAttempt.pcap": {
+		"enip_command": tsharkPort1102,
+		"cip_service":  tsharkPort1102,
+	},
+}
+
+// forcedDecode1102 are tshark's counts for EIP-ControlProtocolChangeAttempt.pcap
+// with "-d tcp.port==1102,enip" (tshark 4.0).
+var forcedDecode1102 = map[string]map[string]int{
+	"enip_command": {"0x006f": 62, "0x0070": 2208},
+	"cip_service": {"0x01": 30, "0x03": 10518, "0x04": 186, "0x05": 2, "0x06": 2, "0x07": 2, "0x08": 164,
+		"0x0a": 972, "0x0d": 6, "0x4b": 80, "0x4c": 4212, "0x4d": 20, "0x4e": 10, "0x4f": 4, "0x50": 42,
+		"0x51": 2, "0x52": 21, "0x54": 10},
+}
+
+func TestControlProtocolChangeForcedDecode(t *testing.T) {
+	c := "pcaps/enip-cip/EIP-ControlProtocolChangeAttempt.pcap"
+	res := dissectortest.Replay(t, c, Spec(), IOSpec())
+	for f, want := range forcedDecode1102 {
+		if d := dissectortest.DiffCounts(f, res.Fields[f], want, nil); len(d) > 0 {
+			t.Errorf("%s:\n%s", c, strings.Join(d, "\n"))
+		}
+	}
+}
 
 func enipCaptures(t *testing.T) []string {
 	caps := dissectortest.Captures(t, "enip-cip")

@@ -186,15 +186,26 @@ type fwdOpen struct {
 	origSerial     uint32
 	trigger        uint8
 	large          bool
-	conn           Path // connection path (target object)
+	// connection path target: class, instance and connection point
+	connClass, connInst, connPoint          uint32
+	hasConnClass, hasConnInst, hasConnPoint bool
+}
+
+// setConn keeps the target of a connection path.
+func (f *fwdOpen) setConn(p *Path) {
+	f.connClass, f.hasConnClass = p.Class, p.HasClass
+	f.connInst, f.hasConnInst = p.Instance, p.HasInstance
+	f.connPoint, f.hasConnPoint = p.ConnPoint, p.HasConnPoint
 }
 
 // cipReq is a decoded CIP request, kept until its response arrives.
 type cipReq struct {
 	path       Path
 	service    uint8
-	routed     bool // came inside an Unconnected Send
-	route      Path // the Unconnected Send route path (port/slot)
+	routed     bool   // came inside an Unconnected Send
+	routePort  uint16 // the Unconnected Send route path: first port and link (slot)
+	routeLink  uint8
+	hasRoute   bool
 	op         dissect.Op
 	name       string
 	firmware   bool

@@ -697,8 +697,8 @@ func (d *dissector) cipRequest(ctx *dissect.Context, dir dissect.Direction, msg 
 			p.kind, p.msp = kindMSP, int8(idx)
 			if r.routed {
 				for i := 0; i < d.msp[idx].n; i++ {
-					d.msp[idx].items[i].routed = true
-					d.msp[idx].items[i].route = r.route
+					it := &d.msp[idx].items[i]
+					it.routed, it.routePort, it.routeLink, it.hasRoute = true, r.routePort, r.routeLink, r.hasRoute
 				}
 			}
 		}
@@ -748,7 +748,9 @@ func (d *dissector) decodeRequest(ctx *dissect.Context, dir dissect.Direction, m
 		if len(data) >= 12 {
 			l := 12 + 2*int(data[10])
 			if l <= len(data) {
-				ParsePath(data[12:l], &r.fwd.conn)
+				var p Path
+				ParsePath(data[12:l], &p)
+				r.fwd.setConn(&p)
 			}
 		}
 	case r.name == "Read Tag" || r.name == "Read Tag Fragmented":
@@ -802,7 +804,7 @@ func (d *dissector) unconnectedSend(ctx *dissect.Context, dir dissect.Direction,
 	inner := &d.inner
 	out := d.decodeRequest(ctx, dir, emb, inner, depth+1)
 	*r = *inner
-	r.routed, r.route = true, route
+	r.routed, r.routePort, r.routeLink, r.hasRoute = true, route.Port, route.Link, route.HasPort
 	return out
 }
 
@@ -836,7 +838,9 @@ func (d *dissector) forwardOpen(ctx *dissect.Context, dir dissect.Direction, b [
 		d.violation(ctx, dir, dissect.ViolBadLength, uint32(r.service), "Forward Open connection path exceeds the data")
 		return
 	}
-	ParsePath(b[o:o+2*words], &f.conn)
+	var p Path
+	ParsePath(b[o:o+2*words], &p)
+	f.setConn(&p)
 }
 
 // forwardOpened records a connection a Forward Open reply established.
@@ -980,9 +984,9 @@ func (d *dissector) emitCIP(ctx *dissect.Context, r *cipReq, p *pending, at time
 	}
 	if r.routed {
 		t.AddAttr("routed", 1)
-		if r.route.HasPort {
-			t.AddAttr("route_port", uint64(r.route.Port))
-			t.AddAttr("route_slot", uint64(r.route.Link))
+		if r.hasRoute {
+			t.AddAttr("route_port", uint64(r.routePort))
+			t.AddAttr("route_slot", uint64(r.routeLink))
 		}
 	}
 	if r.firmware {
@@ -999,14 +1003,14 @@ func (d *dissector) emitCIP(ctx *dissect.Context, r *cipReq, p *pending, at time
 			t.AddAttr("to_rpi_us", uint64(f.toRPI))
 			t.AddAttr("transport_class", uint64(f.trigger&0x0F))
 		}
-		if f.conn.HasClass {
-			t.AddAttr("conn_class", uint64(f.conn.Class))
+		if f.hasConnClass {
+			t.AddAttr("conn_class", uint64(f.connClass))
 		}
-		if f.conn.HasInstance {
-			t.AddAttr("conn_instance", uint64(f.conn.Instance))
+		if f.hasConnInst {
+			t.AddAttr("conn_instance", uint64(f.connInst))
 		}
-		if f.conn.HasConnPoint {
-			t.AddAttr("conn_point", uint64(f.conn.ConnPoint))
+		if f.hasConnPoint {
+			t.AddAttr("conn_point", uint64(f.connPoint))
 		}
 	}
 	if resp != nil && resp.hasExt && t.Status == dissect.StatusException {
