@@ -226,6 +226,7 @@ type request struct {
 	items    uint32
 	methodID uint32
 	version  uint32
+	handle   uint32 // requestHandle of the RequestHeader
 }
 
 // maxAttrs bounds the attributes of one record.
@@ -839,7 +840,7 @@ func (d *Dissector) request(dir dissect.Direction, p []byte, b *dec, key uint64,
 	if opn != nil {
 		r.policy, r.flags = opn.policy, opn.flags
 	}
-	b.requestHeader()
+	r.handle = b.requestHeader()
 	switch sv.req {
 	case idOpenChannelReq:
 		b.u32() // clientProtocolVersion
@@ -947,12 +948,15 @@ func (d *Dissector) activate(b *dec, r *request) {
 }
 
 func (d *Dissector) response(dir dissect.Direction, p []byte, b *dec, key uint64, sv *service, id uint32, partial bool, opn *request) {
-	_, result := b.responseHeader()
+	handle, result := b.responseHeader()
 	status := dissect.StatusOK
 	r, at, ok := d.pend.Take(key)
 	if ok {
 		if id != idServiceFault && sv.req != r.fn && b.ok() {
 			d.violation(dir, dissect.ViolOutOfSpec, id, "response service does not match the request")
+		}
+		if handle != r.handle && b.ok() {
+			d.violation(dir, dissect.ViolOutOfSpec, id, "response requestHandle differs from the request's")
 		}
 	} else {
 		r = request{fn: sv.req, name: sv.name, op: sv.op, frame: d.ctx.Frame, dir: dir.Reverse()}

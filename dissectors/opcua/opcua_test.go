@@ -1,6 +1,7 @@
 package opcua
 
 import (
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -231,6 +232,17 @@ func TestViolations(t *testing.T) {
 				t.Fatalf("violations:\n%s", strings.Join(rec.lines, "\n"))
 			}
 		})
+	}
+}
+
+func TestRequestHandleMismatch(t *testing.T) {
+	resp := unhex(t, readResp)
+	resp[36] ^= 0x55 // requestHandle of the ResponseHeader
+	rec := run(t, New(), []step{{dissect.ToServer, openReqNone}, {dissect.ToClient, openRespNone},
+		{dissect.ToServer, readReq}, {dissect.ToClient, hex.EncodeToString(resp)}}, 0)
+	if len(rec.viols) != 1 || rec.viols[0].Reason != "response requestHandle differs from the request's" ||
+		len(rec.tx) != 2 || rec.tx[1].Status != dissect.StatusOK {
+		t.Errorf("records:\n%s", strings.Join(rec.lines, "\n"))
 	}
 }
 
