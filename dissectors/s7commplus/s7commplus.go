@@ -205,9 +205,10 @@ type Dissector struct {
 	encrypted bool   // payload no longer parses (TLS after InitSSL)
 	lastIdent uint64
 
-	frag     [2][]byte
-	fragging [2]bool
-	fragOver [2]bool
+	frag      [2][]byte
+	fragging  [2]bool
+	fragOver  [2]bool
+	fragBytes [2]int
 }
 
 // New returns the per-flow S7comm-plus dissector.
@@ -317,9 +318,10 @@ func (d *Dissector) frame(ctx *dissect.Context, dir dissect.Direction, p []byte)
 	i := dir & 1
 	if !complete || d.fragging[i] {
 		if !d.fragging[i] {
-			d.fragging[i], d.fragOver[i] = true, false
+			d.fragging[i], d.fragOver[i], d.fragBytes[i] = true, false, 0
 			d.frag[i] = d.frag[i][:0]
 		}
+		d.fragBytes[i] += len(p)
 		if !d.fragOver[i] {
 			if len(d.frag[i])+len(body) > MaxReassembly {
 				d.fragOver[i] = true
@@ -338,7 +340,7 @@ func (d *Dissector) frame(ctx *dissect.Context, dir dissect.Direction, p []byte)
 		if d.fragOver[i] {
 			return
 		}
-		d.data(ctx, dir, ver, d.frag[i], len(p))
+		d.data(ctx, dir, ver, d.frag[i], d.fragBytes[i])
 		d.frag[i] = d.frag[i][:0]
 		return
 	}
