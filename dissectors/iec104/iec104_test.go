@@ -244,6 +244,29 @@ func TestTimeout(t *testing.T) {
 	want(t, len(rec.txs) == 1 && rec.txs[0].Status == dissect.StatusUnmatched, "%v", rec.lines)
 }
 
+func TestGap(t *testing.T) {
+	rec := newRecorder()
+	d := Spec().New()
+	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: rec, Time: time.Unix(1700000000, 0), Frame: 1}
+	b := unhex(t, interrogationAct)
+	d.Feed(ctx, dissect.ToServer, b[:5])
+	d.Gap(ctx, dissect.ToServer, 10)
+	d.Feed(ctx, dissect.ToServer, b)
+	d.End(ctx)
+	want(t, len(rec.txs) == 1 && len(rec.viols) == 0, "%v", rec.lines)
+}
+
+func TestFileSegment(t *testing.T) {
+	// F_SG_NA_1, spontaneous... file transfer (COT 13): IOA, NOF, NOS, LOS=3, 3 octets.
+	seg := "6814000000007d010d000100010000 0100 01 03 aabbcc"
+	r := run(t, srv(t, seg))
+	tx := one(t, r)
+	want(t, tx.Op == dissect.OpFile && tx.Function == 125 && len(r.viols) == 0, "%v", r.lines)
+	bad := "6814000000007d010d000100010000 0100 01 05 aabbcc"
+	r = run(t, srv(t, bad))
+	want(t, len(r.txs) == 0 && hasViol(r, dissect.ViolBadLength), "%v", r.lines)
+}
+
 func hasViol(r *recorder, k dissect.ViolationKind) bool {
 	for _, v := range r.viols {
 		if v.Kind == k {
