@@ -57,6 +57,7 @@ func TestCMCalls(t *testing.T) {
 	}{
 		{"Connect", dissect.OpSession, dissect.StatusOK, 0,
 			[]string{"block", "ARBlockReq", "ar_type", "1", "session_key", "1", "seq", "0", "blocks", "5",
+				"activity", "12345678-1234-5678-9abc-def012345678",
 				"iocr_blocks", "2", "expected_submodule_blocks", "1", "input_frame_id", "32769",
 				"output_frame_id", "32768", "module_diff", "1"}},
 		{"Read", dissect.OpIdentify, dissect.StatusOK, 0,
@@ -90,7 +91,11 @@ func TestCMCalls(t *testing.T) {
 		h.IP != netip.MustParseAddr("10.0.0.1") {
 		t.Errorf("controller hint %+v", h)
 	}
-	if h := r.hints[1]; h.Role != dissect.RoleIODevice || h.Side != dissect.ToClient {
+	if h := r.hints[0]; h.VendorID != 42 || h.DeviceID != 0x119 || !h.HasDevice || attr(h.Extra, "object_instance") != "100" {
+		t.Errorf("controller identity %+v", h)
+	}
+	if h := r.hints[1]; h.Role != dissect.RoleIODevice || h.Side != dissect.ToClient || h.VendorID != 42 ||
+		h.DeviceID != 0x101 || attr(h.Extra, "object_instance") != "1" {
 		t.Errorf("device hint %+v", h)
 	}
 	if h := r.hints[2]; h.VendorID != 42 || h.Product != "6ES7 315-2EH14-0AB0" || h.Serial != "S C-X4U421302009" ||

@@ -211,7 +211,8 @@ type cm struct {
 	pend      dissect.Pending[rpcReq]
 	hdr       rpcHdr
 	ctx       *dissect.Context
-	roleDone  [2]bool   // role hint emitted per side
+	roleDone  [2]bool // role hint emitted per side
+	actText   [36]byte
 	lastHint  [4]uint64 // recent I&M0 identities hinted
 	hintNext  uint8
 }
@@ -461,14 +462,16 @@ func (d *cm) pnioBody(ctx *dissect.Context, dir dissect.Direction, body []byte, 
 		if info.blockType == 0x0101 && info.hasAR {
 			// CMInitiatorMacAdd, CMInitiatorObjectUUID, ARProperties,
 			// TimeoutFactor, UDPRTPort, StationNameLength, name.
-			c.Skip(6 + 16 + 4 + 2 + 2)
+			c.Skip(6)
+			initObj := c.Bytes(16) // always big-endian inside PNIO blocks
+			c.Skip(4 + 2 + 2)
 			n := int(c.U16())
 			name := c.Bytes(n)
 			if !c.OK() {
 				d.violate(ctx, dir, dissect.ViolMalformed, uint32(h.opnum), "ARBlockReq truncated")
 				return
 			}
-			d.connectHints(ctx, dir, info.arType, name)
+			d.connectHints(ctx, dir, info.arType, name, uuid(initObj))
 		}
 	case 0x0110, 0x0111, 0x0112, 0x0113, 0x0114, 0x0116, 0x0117, 0x0118,
 		0x8110, 0x8111, 0x8112, 0x8113, 0x8114, 0x8116, 0x8117, 0x8118: // IODControl/IOXControl/Release
@@ -482,8 +485,10 @@ func (d *cm) pnioBody(ctx *dissect.Context, dir dissect.Direction, body []byte, 
 
 // connectHints reports the roles of both sides of a Connect once per flow:
 // the initiator is an IO controller (or supervisor for IOSAR), the
-// responder an IO device.
-func (d *cm) connectHints(ctx *dissect.Context, dir dissect.Direction, arType uint16, name []byte) {
+// responder an IO device. PNIO object UUIDs end in instance, device ID and
+// vendor ID: the RPC object names the device, CMInitiatorObjectUUID the
+// initiator.
+func (d *cm) connectHints(ctx *dissect.Context, dir dissect.Direction, arType uint16, name []byte, initObj uuid) {
 	if !d.roleDone[dir] {
 		d.roleDone[dir] = true
 		h := &d.hint
@@ -496,6 +501,7 @@ func (d *cm) connectHints(ctx *dissect.Context, dir dissect.Direction, arType ui
 		if n := trimSpace(name); len(n) > 0 {
 			h.Name = string(n)
 		}
+		d.objectIdentity(h, &initObj)
 		ctx.Emit.Hint(h)
 	}
 	if other := dir.Reverse(); !d.roleDone[other] {
@@ -504,8 +510,33 @@ func (d *cm) connectHints(ctx *dissect.Context, dir dissect.Direction, arType ui
 		*h = dissect.AssetHint{Time: ctx.Time, Protocol: cmProto, Side: other, MAC: ctx.Flow.Endpoint(other).MAC,
 			IP: ctx.Flow.Endpoint(other).IP, Role: dissect.RoleIODevice,
 			Evidence: "PNIO Connect responder"}
+		d.objectIdentity(h, &d.hdr.object)
 		ctx.Emit.Hint(h)
 	}
+}
+
+// objectIdentity fills VendorID and DeviceID from a PNIO object UUID
+// (DEA00000-6C97-11D1-8271-IIIIDDDDVVVV: instance, device, vendor).
+func (d *cm) objectIdentity(h *dissect.AssetHint, u *uuid) {
+	if !isPNIOObject(u) {
+		return
+	}
+	h.DeviceID = uint32(u[12])<<8 | uint32(u[13])
+	h.VendorID = uint32(u[14])<<8 | uint32(u[15])
+	h.HasDevice = true
+	h.Extra = append(d.hintAttrs[:0], dissect.Attr{Key: "object_instance", Num: uint64(u[10])<<8 | uint64(u[11])})
+}
+
+// appendUUID formats u in the canonical 8-4-4-4-12 form.
+func appendUUID(b []byte, u *uuid) []byte {
+	const digits = "0123456789abcdef"
+	for i, x := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[x>>4], digits[x&15])
+	}
+	return b
 }
 
 // imRecord turns an I&M0 record (block type 0x0020) into an identity hint
@@ -576,6 +607,7 @@ func (d *cm) response(ctx *dissect.Context, dir dissect.Direction, body []byte, 
 		t.Function, t.FuncName = uint32(h.opnum), opName(h.iface, h.opnum)
 		t.Op = callOp(h.iface, h.opnum, &resp)
 		t.Status = dissect.StatusOrphan
+		addAttrStr(t, "activity", appendUUID(d.actText[:0], &h.act))
 		addAttr(t, "seq", uint64(h.seq))
 	}
 	t.RespTime, t.RespBytes = ctx.Time, size
@@ -658,6 +690,7 @@ func (d *cm) fillReq(t *dissect.Transaction, r *rpcReq) {
 	t.Time, t.Frame, t.Requester = r.at, r.frame, r.dir
 	t.Op, t.Function, t.FuncName = r.op, uint32(r.opnum), opName(r.iface, r.opnum)
 	t.ReqBytes = r.bytes
+	addAttrStr(t, "activity", appendUUID(d.actText[:0], &r.act))
 	addAttr(t, "seq", uint64(r.seq))
 	if r.frags > 1 {
 		addAttr(t, "fragments", uint64(r.frags))
