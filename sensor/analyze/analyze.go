@@ -37,6 +37,9 @@ type Options struct {
 	Progress func(done, total int64)
 	// TopTalkers is how many talkers the summary lists (default 10).
 	TopTalkers int
+	// NoFields skips counting decoded fields (the summary's "fields" map),
+	// which the human-readable summary does not print.
+	NoFields bool
 }
 
 // ProtocolStats count one application protocol.
@@ -101,7 +104,7 @@ func RunSource(ctx context.Context, src capture.Source, names []string, opt Opti
 	out := &lineWriter{w: opt.Out}
 	var cols []*collector
 	pl := pipeline.New(opt.Pipeline, opt.Registry, func(int) pipeline.Sink {
-		c := newCollector(out)
+		c := newCollector(out, opt.NoFields)
 		cols = append(cols, c)
 		return c
 	})
@@ -199,18 +202,20 @@ type collector struct {
 	flows       uint64
 	txs, hints  uint64
 	viols       map[string]uint64
+	noFields    bool
 }
 
-func newCollector(out *lineWriter) *collector {
+func newCollector(out *lineWriter, noFields bool) *collector {
 	return &collector{
-		out:     out,
-		macs:    map[[6]byte]struct{}{},
-		ips:     map[netip.Addr]struct{}{},
-		talkers: map[netip.Addr]*talker{},
-		fieldsU: map[string]map[uint64]uint64{},
-		fieldsB: map[string]map[string]uint64{},
-		protos:  map[string]*ProtocolStats{},
-		viols:   map[string]uint64{},
+		out:      out,
+		noFields: noFields,
+		macs:     map[[6]byte]struct{}{},
+		ips:      map[netip.Addr]struct{}{},
+		talkers:  map[netip.Addr]*talker{},
+		fieldsU:  map[string]map[uint64]uint64{},
+		fieldsB:  map[string]map[string]uint64{},
+		protos:   map[string]*ProtocolStats{},
+		viols:    map[string]uint64{},
 	}
 }
 
@@ -345,6 +350,9 @@ func (c *collector) Violation(v *dissect.Violation) {
 
 // FieldUint implements dissect.Emitter.
 func (c *collector) FieldUint(name string, v uint64) {
+	if c.noFields {
+		return
+	}
 	m := c.fieldsU[name]
 	if m == nil {
 		m = map[uint64]uint64{}
@@ -355,6 +363,9 @@ func (c *collector) FieldUint(name string, v uint64) {
 
 // FieldBytes implements dissect.Emitter.
 func (c *collector) FieldBytes(name string, v []byte) {
+	if c.noFields {
+		return
+	}
 	m := c.fieldsB[name]
 	if m == nil {
 		m = map[string]uint64{}

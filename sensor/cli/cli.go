@@ -145,7 +145,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func runAnalyze(ctx context.Context, fl analyzeFlags, files []string, stdout, stderr io.Writer) error {
-	opt := analyze.Options{Registry: all.Registry()}
+	opt := analyze.Options{Registry: all.Registry(), NoFields: !fl.json}
 	opt.Pipeline = pipeline.Config{Workers: fl.workers}
 	opt.Pipeline.Flow.MaxFlows = fl.maxFlows
 	var outFile *os.File

@@ -79,7 +79,6 @@ type Worker struct {
 	Flows *flow.Table
 	sink  Sink
 	pkt   decode.Packet
-	frame *atomic.Uint64
 
 	packets atomic.Uint64
 	bytes   atomic.Uint64
@@ -117,7 +116,7 @@ func New(cfg Config, reg *dissect.Registry, newSink func(worker int) Sink) *Pipe
 	// Flow IDs: worker i hands out IDs i<<48 + n, unique across workers.
 	for i := 0; i < cfg.Workers; i++ {
 		s := newSink(i)
-		w := &Worker{ID: i, dec: decode.New(cfg.Decode), sink: s, frame: &p.frame}
+		w := &Worker{ID: i, dec: decode.New(cfg.Decode), sink: s}
 		w.Flows = flow.New(cfg.Flow, reg, s, s, uint64(i)<<48)
 		p.Workers = append(p.Workers, w)
 	}
