@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/dissectors/dissectortest"
 )
 
@@ -53,6 +54,62 @@ func TestExpectedFacts(t *testing.T) {
 		t.Run(strings.TrimPrefix(c, "pcaps/"), func(t *testing.T) {
 			res := dissectortest.Replay(t, c, Spec(), IOSpec())
 			dissectortest.CompareExpected(t, res, c, expectedFields, knownDiffs[c])
+		})
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range []string{"EIP-SoftwareUpload", "EIP-RebootorRestart", "cip_start_plc", "cip_stop_plc",
+		"cip_unlock_cpu", "cip-eth-set-2"} {
+		t.Run(c, func(t *testing.T) {
+			res := dissectortest.Replay(t, "pcaps/enip-cip/"+c+".pcap", Spec(), IOSpec())
+			dissectortest.Golden(t, res, c)
+		})
+	}
+}
+
+// TestCaptureOperations checks the operation classes behind the capture
+// names: what each attack/maintenance scenario must look like to detection.
+func TestCaptureOperations(t *testing.T) {
+	type want struct {
+		op       dissect.Op
+		name     string
+		min      int
+		firmware bool
+	}
+	cases := map[string][]want{
+		"EIP-FirmwareChange": {{dissect.OpFile, "Firmware Update", 5000, true}, {dissect.OpControl, "Reset", 1, false}},
+		"EIP-RebootorRestart": {{dissect.OpControl, "Stop", 1, false}, {dissect.OpControl, "Start", 1, false},
+			{dissect.OpProgram, "Create", 10, false}, {dissect.OpProgram, "Logix Download Transfer", 5, false}},
+		"EIP-SoftwareUpload":          {{dissect.OpProgram, "Logix Upload Transfer", 5, false}},
+		"EIP-RemoteModeChangeAttempt": {{dissect.OpControl, "Stop", 1, false}},
+		"EIP-LockPLCAttempt":          {{dissect.OpControl, "Logix Acquire Lock", 3, false}},
+		"EIP-ChangeTimeAttempt":       {{dissect.OpConfig, "Set Attribute List", 1, false}},
+		"cip_start_plc":               {{dissect.OpControl, "Start", 1, false}},
+		"cip_stop_plc":                {{dissect.OpControl, "Stop", 1, false}},
+		"cip_unlock_cpu":              {{dissect.OpControl, "Logix Release Lock", 1, false}},
+		"cip-eth-set-2":               {{dissect.OpWrite, "Set Attribute Single", 1, false}},
+		"EthernetIP-CIP":              {{dissect.OpRead, "Logix Read Data Table", 1000, false}},
+	}
+	for c, wants := range cases {
+		t.Run(c, func(t *testing.T) {
+			res := dissectortest.Replay(t, "pcaps/enip-cip/"+c+".pcap", Spec(), IOSpec())
+			for _, w := range wants {
+				n := 0
+				for i := range res.Transactions {
+					tx := &res.Transactions[i]
+					if tx.Op != w.op || tx.FuncName != w.name {
+						continue
+					}
+					if _, fw := attr(tx, "firmware"); fw != w.firmware {
+						continue
+					}
+					n++
+				}
+				if n < w.min {
+					t.Errorf("%s %q (firmware %v): %d transactions, want at least %d", w.op, w.name, w.firmware, n, w.min)
+				}
+			}
 		})
 	}
 }

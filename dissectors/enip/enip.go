@@ -600,7 +600,7 @@ func (d *dissector) cipMessage(ctx *dissect.Context, dir dissect.Direction, msg 
 		d.forwardClosed(&p.req)
 	}
 	if p.req.path.Class == classIdentity && p.req.service == 0x01 && r.status == 0 {
-		d.identityObject(ctx, dir, r.data)
+		d.identityObject(ctx, dir, r.data, &p.req)
 	}
 	d.emitCIP(ctx, &p.req, p, at, r, ctx.Time, pduLen, st)
 	d.roles(ctx)

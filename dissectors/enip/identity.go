@@ -80,8 +80,11 @@ func (d *dissector) identityItem(ctx *dissect.Context, dir dissect.Direction, b 
 	d.identityHint(ctx, dir, &id)
 }
 
-// identityObject handles a Get Attributes All reply from the Identity object.
-func (d *dissector) identityObject(ctx *dissect.Context, dir dissect.Direction, b []byte) {
+// identityObject handles a Get Attributes All reply from the Identity
+// object. When the request was routed (Unconnected Send through a
+// backplane or network port), the identity is that of the module behind
+// the route, not of the flow endpoint: the hint's Slot says so.
+func (d *dissector) identityObject(ctx *dissect.Context, dir dissect.Direction, b []byte, r *cipReq) {
 	var id Identity
 	c := cursor.New(b)
 	if !parseIdentityBody(&c, &id) {
@@ -90,13 +93,23 @@ func (d *dissector) identityObject(ctx *dissect.Context, dir dissect.Direction, 
 	if s, ok := c.Peek8(); ok {
 		id.State, id.HasState = s, true
 	}
-	d.identityHint(ctx, dir, &id)
+	slot := ""
+	if r.routed && r.hasRoute {
+		slot = "port " + strconv.FormatUint(uint64(r.routePort), 10) + " slot " + strconv.FormatUint(uint64(r.routeLink), 10)
+	}
+	d.identityHintSlot(ctx, dir, &id, slot)
 }
 
 // identityHint emits what an identity says about the device that sent it.
 func (d *dissector) identityHint(ctx *dissect.Context, side dissect.Direction, id *Identity) {
+	d.identityHintSlot(ctx, side, id, "")
+}
+
+// identityHintSlot emits an identity hint; slot, when set, places the
+// identity on a module reached through the sender.
+func (d *dissector) identityHintSlot(ctx *dissect.Context, side dissect.Direction, id *Identity, slot string) {
 	h := &d.hint
-	*h = dissect.AssetHint{Time: ctx.Time, Protocol: Name, Side: side}
+	*h = dissect.AssetHint{Time: ctx.Time, Protocol: Name, Side: side, Slot: slot}
 	h.VendorID = uint32(id.Vendor)
 	h.Vendor = VendorName(id.Vendor)
 	h.Model = string(id.ProductName)
