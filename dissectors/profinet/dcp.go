@@ -583,6 +583,7 @@ func (d *l2) response(ctx *dissect.Context, dir dissect.Direction, size int) {
 	}
 	t.RespTime = ctx.Time
 	t.RespBytes = size
+	matched := t.Status != dissect.StatusOrphan
 	switch {
 	case m.stype&serviceTypeUnsupported != 0:
 		t.Status, t.Code, t.CodeName = dissect.StatusException, CodeNotSupported, "request not supported"
@@ -593,9 +594,30 @@ func (d *l2) response(ctx *dissect.Context, dir dissect.Direction, size int) {
 	}
 	d.respAttrs(t)
 	ctx.Emit.Transaction(t)
-	if m.sid != ServiceSet {
+	switch {
+	case m.sid != ServiceSet:
 		d.identityHint(ctx, dir)
+	case matched && t.Status == dissect.StatusOK && d.req.flags&(fName|fIP) != 0:
+		d.setHint(ctx, dir, &d.req)
 	}
+}
+
+// setHint reports the name or address a device accepted in a Set.
+func (d *l2) setHint(ctx *dissect.Context, dir dissect.Direction, r *dcpReq) {
+	hint := &d.hint
+	*hint = dissect.AssetHint{Time: ctx.Time, Protocol: protoName, Side: dir, MAC: ctx.Flow.Endpoint(dir).MAC,
+		Evidence: "DCP Set accepted"}
+	if r.flags&fName != 0 {
+		hint.Name = string(r.name[:r.nameLen])
+	}
+	x := d.hintAttrs[:0]
+	if r.flags&fIP != 0 {
+		x = append(x, dissect.Attr{Key: "ip", Str: appendIPv4(d.ipText[0][:0], r.ip), IsStr: true},
+			dissect.Attr{Key: "netmask", Str: appendIPv4(d.ipText[1][:0], r.mask), IsStr: true},
+			dissect.Attr{Key: "gateway", Str: appendIPv4(d.ipText[2][:0], r.gw), IsStr: true})
+	}
+	hint.Extra = x
+	ctx.Emit.Hint(hint)
 }
 
 // identityHint reports what an Identify/Get response or a Hello tells

@@ -196,8 +196,20 @@ func TestDCPSet(t *testing.T) {
 				t.Errorf("op %v status %v code %d function %d", tx.Op, tx.Status, tx.Code, tx.Function)
 			}
 			wantAttrs(t, tc.name, tx.Attrs, tc.attrs...)
-			if len(s.rec.hints) != 0 {
-				t.Errorf("Set produced hints: %+v", s.rec.hints)
+			// An accepted Set of a name or address tells the device's new identity.
+			wantHints := 0
+			if tc.status == dissect.StatusOK && (attr(tx.Attrs, "ip") != "" || attr(tx.Attrs, "name_of_station") != "") {
+				wantHints = 1
+			}
+			if len(s.rec.hints) != wantHints {
+				t.Fatalf("Set produced %d hints: %+v", len(s.rec.hints), s.rec.hints)
+			}
+			if wantHints == 1 {
+				h := s.rec.hints[0]
+				if h.Side != dissect.ToClient || h.Evidence != "DCP Set accepted" ||
+					h.Name != attr(tx.Attrs, "name_of_station") || attr(h.Extra, "ip") != attr(tx.Attrs, "ip") {
+					t.Errorf("set hint = %+v", h)
+				}
 			}
 		})
 	}
