@@ -140,6 +140,7 @@ type dissector struct {
 	hasPing  bool
 	ctx      *dissect.Context // valid during Feed/End only
 	scratch  pending
+	kept     strBuf
 
 	pkt      Packet
 	tx       dissect.Transaction
@@ -268,6 +269,9 @@ func (d *dissector) handle(ctx *dissect.Context, dir dissect.Direction, b []byte
 	}
 	if p.Viol != 0 {
 		d.violation(ctx, dir, p.Viol, p.Type, p.ViolReason)
+	}
+	if p.WrongSide {
+		return // not used for matching: it cannot be the answer or request it looks like
 	}
 	if !d.roleSent[dir&1] && p.Viol == 0 {
 		d.roleSent[dir&1] = true
@@ -445,7 +449,8 @@ func (d *dissector) emitPending(r *pending, at time.Time, p *Packet) {
 	}
 	tx := d.base(r.typ, op, r.dir)
 	tx.Time, tx.Frame, tx.ReqBytes, tx.Status = at, r.frame, r.bytes, dissect.StatusOK
-	d.pendingAttrs(tx, r, r.topic.get())
+	d.kept = r.topic // the transaction must not point into r, a copy on the stack
+	d.pendingAttrs(tx, r, d.kept.get())
 	switch {
 	case p != nil:
 		tx.RespTime, tx.RespBytes = ctx.Time, p.Len

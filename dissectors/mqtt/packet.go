@@ -195,6 +195,10 @@ type Packet struct {
 	HasReason bool
 	Failed    bool // the reason code reports a failure
 
+	// WrongSide is set when a client-only packet came from the broker or
+	// a broker-only packet from the client.
+	WrongSide bool
+
 	Viol       dissect.ViolationKind
 	ViolReason string
 }
@@ -306,11 +310,13 @@ func Decode(b []byte, level uint8, toClient bool, sink TopicSink, p *Packet) {
 	if toClient {
 		switch p.Type {
 		case TypeConnect, TypeSubscribe, TypeUnsubscribe, TypePingreq:
+			p.WrongSide = true
 			p.violate(dissect.ViolOutOfSpec, "client packet sent by the broker")
 		}
 	} else {
 		switch p.Type {
 		case TypeConnack, TypeSuback, TypeUnsuback, TypePingresp:
+			p.WrongSide = true
 			p.violate(dissect.ViolOutOfSpec, "broker packet sent by the client")
 		}
 	}
