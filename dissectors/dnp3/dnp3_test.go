@@ -206,6 +206,24 @@ func TestFixtures(t *testing.T) {
 				l, _ := r.attr(tx, "link_response")
 				want(t, l == linkStatus, "link response %d", l)
 			}},
+		{"reset link states acknowledged", false, []step{{dissect.ToServer, buildFrame(0xC0, 1, 2, nil)},
+			{dissect.ToClient, buildFrame(0x00, 2, 1, nil)}}, func(t *testing.T, r *recorder) {
+			tx := one(t, r)
+			want(t, tx.FuncName == "Reset Link States" && tx.Op == dissect.OpSession && tx.Status == dissect.StatusOK, "%+v", tx)
+		}},
+		{"test link answered by NACK", false, []step{{dissect.ToServer, buildFrame(0xD2, 1, 2, nil)},
+			{dissect.ToClient, buildFrame(0x01, 2, 1, nil)}}, func(t *testing.T, r *recorder) {
+			tx := one(t, r)
+			want(t, tx.FuncName == "Test Link States" && tx.Status == dissect.StatusException && tx.CodeName == "NACK", "%+v", tx)
+		}},
+		{"ACK of confirmed user data is silent", false, []step{{dissect.ToServer, buildFrame(0xF3, 1, 2,
+			[]byte{0xC0, 0xC0, 0x01, 60, 1, 6})}, {dissect.ToClient, buildFrame(0x00, 2, 1, nil)}}, func(t *testing.T, r *recorder) {
+			tx := one(t, r)
+			want(t, tx.Function == 1 && tx.Status == dissect.StatusUnmatched && len(r.viols) == 0, "%+v", tx)
+		}},
+		{"reserved link function", false, []step{{dissect.ToServer, buildFrame(0xC5, 1, 2, nil)}}, func(t *testing.T, r *recorder) {
+			want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolIllegalFunc, "%v", r.lines)
+		}},
 		{"link status with length 0", false, []step{req(t, requestLinkStatusReq), resp(t, linkStatusBadLength)},
 			func(t *testing.T, r *recorder) {
 				tx := one(t, r)
