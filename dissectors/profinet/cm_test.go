@@ -116,7 +116,7 @@ func TestCMProbe(t *testing.T) {
 		{"write BE", unhex(t, writeReqBE), dissect.ProbeYes},
 		{"response", unhex(t, readIM0Resp), dissect.ProbeYes},
 		{"EPM for a PNIO object", unhex(t, epmLookupReq), dissect.ProbeYes},
-		{"EPM for another object", other, dissect.ProbeNo},
+		{"EPM for another object", other, dissect.ProbeNeedMore},
 		{"short", unhex(t, connectReq)[:60], dissect.ProbeNo},
 		{"version 5", patch(t, connectReq, 0, 5), dissect.ProbeNo},
 		{"other interface", patch(t, connectReq, 24, 0x11), dissect.ProbeNo},

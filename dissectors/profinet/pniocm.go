@@ -114,8 +114,10 @@ func isPNIOObject(u *uuid) bool {
 }
 
 // probeCM accepts a DCE/RPC v4 header for a PNIO interface, or for the
-// endpoint mapper when the object is a PNIO object (so that Windows EPM
-// traffic on other ports is not claimed).
+// endpoint mapper when the object is a PNIO object. An endpoint-mapper
+// packet for another object (a controller's lookup with a nil object, or
+// Windows EPM traffic) is undecided: the next datagram of the flow decides,
+// so that a PNIO flow that starts with a lookup is still recognised.
 func probeCM(data []byte) dissect.ProbeResult {
 	if len(data) < rpcHeaderLen {
 		return dissect.ProbeNo
@@ -131,7 +133,7 @@ func probeCM(data []byte) dissect.ProbeResult {
 	case ifEPM:
 		obj := readUUID(data[8:24], le)
 		if !isPNIOObject(&obj) {
-			return dissect.ProbeNo
+			return dissect.ProbeNeedMore
 		}
 	}
 	var blen int
