@@ -153,11 +153,16 @@ func FuzzGOOSE(f *testing.F) {
 	for _, c := range []string{"pcaps/iec61850/GOOSE.pcap", "pcaps/iec61850/Sample_File_GOOSE.pcap"} {
 		dissectortest.SeedFromCapture(f, c, Spec())
 	}
+	base := gframe(7, 3).bytes()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := New()
 		flow := testFlow
 		ctx := &dissect.Context{Flow: &flow, Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
+		// A known control block first, so that a mutated frame of the same
+		// gocbRef runs the state comparisons.
+		d.Feed(ctx, dissect.ToServer, base)
 		d.Feed(ctx, dissect.ToServer, data)
+		ctx.Time = ctx.Time.Add(time.Second)
 		d.Feed(ctx, dissect.ToClient, data)
 		for i := 1; i < len(data); i += 13 {
 			d.Feed(ctx, dissect.ToServer, data[:i])

@@ -130,7 +130,7 @@ func Probe(b []byte) dissect.ProbeResult {
 	switch t {
 	case mtHEL:
 		// Protocol version 0 and an endpoint URL of at most 4096 bytes.
-		if size > 32+4096 || le32(b[8:]) != 0 {
+		if size > 32+4096 || len(b) >= 12 && le32(b[8:]) != 0 {
 			return dissect.ProbeNo
 		}
 		if len(b) >= 32 {
