@@ -319,6 +319,7 @@ func TestProbe(t *testing.T) {
 		{"msgHuge", "4d53474600000001", dissect.ProbeNo},
 		{"helloTooShort", helloTooShort, dissect.ProbeNo},
 		{"lowercase", "68656c", dissect.ProbeNo},
+		{"helloHeaderOnly", "48454c4630000000", dissect.ProbeYes},
 		{"helloVersion1", "48454c46380000000100000000000000", dissect.ProbeNo},
 		{"helloURLDisagrees", "48454c462100000000000000ffff0000ffff000000000000000000001800000061", dissect.ProbeNo},
 		{"openReqEncrypted", openReqEncrypted, dissect.ProbeYes},
