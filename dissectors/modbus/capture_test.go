@@ -92,3 +92,35 @@ func TestCaptureTransactions(t *testing.T) {
 		t.Errorf("ModbusTCP: violations %+v", res.Violations[0])
 	}
 }
+
+// tshark_mei_exception.pcap is a hand-built capture (exception response,
+// Read Device Identification with a basic and an extended object, CANopen
+// General Reference); the facts below are what tshark 4.0 reports for it
+// (tshark -T fields -e modbus.func_code -e modbus.exception_code -e
+// modbus.mei -e modbus.object_str_value): exception responses count their
+// function code without the 0x80 bit, the MEI type counts in requests and
+// responses, and only objects 0-6 count as string values.
+func TestSyntheticCaptureExpected(t *testing.T) {
+	path := filepath.Join(dissectortest.RepoRoot(t), "dissectors/modbus/testdata/tshark_mei_exception.pcap")
+	res := dissectortest.Replay(t, path, Spec())
+	want := map[string]map[string]int{
+		"modbus_function":        {"3": 2, "43": 3},
+		"modbus_exception":       {"2": 1},
+		"modbus_mei":             {"14": 2, "13": 1},
+		"modbus_device_id_value": {"ABCD": 1, "XY": 1},
+	}
+	for _, f := range expectedFields {
+		if d := dissectortest.DiffCounts(f, res.Fields[f], want[f], nil); len(d) > 0 {
+			t.Errorf("%v", d)
+		}
+	}
+	var id bool
+	for _, h := range res.Hints {
+		if h.Vendor == "ABCD" && h.Product == "XY" && len(h.Extra) == 1 && h.Extra[0].Key == "object_128" {
+			id = true
+		}
+	}
+	if !id {
+		t.Errorf("identity hint: %+v", res.Hints)
+	}
+}
