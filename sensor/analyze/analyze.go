@@ -191,6 +191,7 @@ type collector struct {
 	ips         map[netip.Addr]struct{}
 	lastSrcMAC  [6]byte
 	lastDstMAC  [6]byte
+	haveMAC     bool
 	lastSrcIP   netip.Addr
 	lastDstIP   netip.Addr
 	talkers     map[netip.Addr]*talker
@@ -247,10 +248,10 @@ func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction
 	for l := p.Layers; l != 0; l &= l - 1 {
 		c.layers[trailingZeros(uint32(l))]++
 	}
-	if p.Layers&decode.LEth != 0 && (p.SrcMAC != c.lastSrcMAC || p.DstMAC != c.lastDstMAC) {
+	if p.Layers&decode.LEth != 0 && (!c.haveMAC || p.SrcMAC != c.lastSrcMAC || p.DstMAC != c.lastDstMAC) {
 		c.addMAC(p.SrcMAC)
 		c.addMAC(p.DstMAC)
-		c.lastSrcMAC, c.lastDstMAC = p.SrcMAC, p.DstMAC
+		c.lastSrcMAC, c.lastDstMAC, c.haveMAC = p.SrcMAC, p.DstMAC, true
 	}
 	if p.SrcIP.IsValid() {
 		if p.SrcIP != c.lastSrcIP || p.DstIP != c.lastDstIP {

@@ -22,8 +22,8 @@ var l234 = []string{"eth", "sll", "vlan", "arp", "ip", "ipv6", "tcp", "udp", "ic
 var frameDiffs = map[string]map[string]string{}
 
 // TestFrameCountsMatchTshark runs every capture in pcaps/ through the
-// analyser and checks the packet count and the L2–L4 frame counts against
-// the facts tshark derived (pcaps/expected).
+// analyser and checks the packet count, the L2–L4 frame counts and the sets
+// of MAC and IP addresses against the facts tshark derived (pcaps/expected).
 func TestFrameCountsMatchTshark(t *testing.T) {
 	caps := dissectortest.Captures(t, "")
 	if len(caps) < 150 {
@@ -59,6 +59,15 @@ func TestFrameCountsMatchTshark(t *testing.T) {
 				t.Errorf("%s frames = %d, tshark %d", p, got, want)
 			}
 			sort.Strings(diffs)
+			// Every source and destination address tshark lists (eth.src/dst,
+			// ip.src/dst, ipv6.src/dst, broadcast and multicast included, and
+			// the inner headers of tunnels and ICMP errors).
+			if g, w := strings.Join(sum.MACAddresses, ","), strings.Join(exp.MACAddresses, ","); g != w {
+				t.Errorf("MAC addresses differ from tshark:\n got %s\nwant %s", g, w)
+			}
+			if g, w := strings.Join(sum.IPAddresses, ","), strings.Join(exp.IPAddresses, ","); g != w {
+				t.Errorf("IP addresses differ from tshark:\n got %s\nwant %s", g, w)
+			}
 		})
 	}
 }

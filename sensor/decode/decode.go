@@ -1,5 +1,5 @@
 // Package decode is the sensor's L2–L4 decoder: Ethernet (with 802.1Q/QinQ
-// tags), Linux cooked v1/v2, BSD loopback and raw IP link types; ARP, LLC/SNAP,
+// tags and Cisco ISL encapsulation), Linux cooked v1/v2, BSD loopback and raw IP link types; ARP, LLC/SNAP,
 // IPv4 (with capped fragment reassembly), IPv6 (extension headers), TCP, UDP,
 // ICMP and ICMPv6, and the raw EtherTypes of L2 industrial protocols.
 //

@@ -91,6 +91,15 @@ func (d *Decoder) ethernet(p *Packet, b []byte) {
 		p.fail(ErrTruncated)
 		return
 	}
+	// Cisco ISL: a 26-byte header addressed to 01-00-0C-00-00 wraps a
+	// whole Ethernet frame; the inner frame is what the wire carries.
+	if len(b) >= 26+14 && b[0] == 0x01 && b[1] == 0x00 && b[2] == 0x0C && b[3] == 0x00 && b[4] == 0x00 &&
+		b[14] == 0xAA && b[15] == 0xAA && b[16] == 0x03 && p.NumVLAN == 0 && p.Layers&LEth == 0 {
+		p.Layers |= LEth
+		p.VLANs[0] = binary.BigEndian.Uint16(b[20:22]) >> 1
+		p.NumVLAN = 1
+		b = b[26:]
+	}
 	p.Layers |= LEth
 	copy(p.DstMAC[:], b[0:6])
 	copy(p.SrcMAC[:], b[6:12])
