@@ -678,8 +678,18 @@ func (d *Dissector) objectName(r *req, b []byte) {
 func (d *Dissector) confirmedResponse(ctx *dissect.Context, dir dissect.Direction, v []byte) {
 	id, svc, ok := invokeAndService(v)
 	if !ok {
-		d.violation(ctx, dir, dissect.ViolMalformed, 0, "MMS confirmed-ResponsePDU malformed")
-		return
+		if len(v) == 0 || v[0] != 0x02 {
+			d.violation(ctx, dir, dissect.ViolMalformed, 0, "MMS confirmed-ResponsePDU malformed")
+			return
+		}
+		// The invoke ID is readable but no service follows: the response
+		// still completes its request.
+		d.violation(ctx, dir, dissect.ViolMalformed, 0, "MMS confirmed-ResponsePDU without a service response")
+		svc = tlv{class: classContext, tag: 0xffff}
+		if r, _, found := d.pending.Take(key(dir.Reverse(), kindConfirmed, id)); found {
+			svc.tag = r.function
+			d.put(ctx, key(dir.Reverse(), kindConfirmed, id), &r)
+		}
 	}
 	op := dissect.OpOther
 	name := ServiceName(svc.tag)
