@@ -35,11 +35,14 @@ type AFPacketOptions struct {
 	// multiple of the page size (default 1 MiB). A frame must fit in a
 	// block.
 	BlockSize int
-	// NumBlocks is the number of blocks in each socket's ring (default 64:
-	// 64 MiB per socket with the default BlockSize).
+	// NumBlocks is the number of blocks in each socket's ring (default 32:
+	// 32 MiB per socket with the default BlockSize).
 	NumBlocks int
 	// BlockTimeout is how long the kernel waits before handing over a
-	// partly filled block (default 10ms): the latency at low packet rates.
+	// partly filled block (default 50ms). It is the latency at low packet
+	// rates, and it bounds buffering there: every timeout uses up a block,
+	// so a reader that stalls longer than NumBlocks×BlockTimeout (1.6s by
+	// default) loses packets even when the ring is nearly empty.
 	BlockTimeout time.Duration
 	// PollTimeout bounds how long a Next blocked on an idle interface takes
 	// to notice Close (default 100ms).
@@ -62,8 +65,8 @@ type AFPacketOptions struct {
 // Defaults of AFPacketOptions.
 const (
 	DefaultAFPacketBlockSize    = 1 << 20
-	DefaultAFPacketNumBlocks    = 64
-	DefaultAFPacketBlockTimeout = 10 * time.Millisecond
+	DefaultAFPacketNumBlocks    = 32
+	DefaultAFPacketBlockTimeout = 50 * time.Millisecond
 	DefaultAFPacketPollTimeout  = 100 * time.Millisecond
 )
 

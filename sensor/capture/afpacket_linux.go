@@ -92,8 +92,8 @@ func OpenAFPacket(iface string, n int, opt AFPacketOptions) ([]Source, error) {
 			}
 		}
 		if i == 0 {
-			s.ifDropsPath = filepath.Join("/sys/class/net", iface, "statistics", "rx_dropped")
-			s.ifDropsBase, _ = readCounter(s.ifDropsPath)
+			s.ifDropsPath = filepath.Join("/sys/class/net", iface, "statistics")
+			s.ifDropsBase, _ = ifaceDrops(s.ifDropsPath)
 		}
 	}
 	return srcs, nil
@@ -138,6 +138,17 @@ func ifaceLinkType(iface string) (LinkType, error) {
 		return LinkRaw, nil
 	}
 	return 0, fmt.Errorf("capture: AF_PACKET on %s: hardware type %d is not supported (Ethernet or raw IP only; use libpcap)", iface, t)
+}
+
+// ifaceDrops sums the interface counters of frames the NIC could not take
+// (rx_missed_errors: no receive buffer; rx_fifo_errors: FIFO overrun) in the
+// sysfs statistics directory dir. rx_dropped is left out on purpose: the
+// kernel also counts there every frame no protocol wanted after the packet
+// sockets saw it, which on a SPAN port is all PROFINET, GOOSE and LLDP.
+func ifaceDrops(dir string) (uint64, bool) {
+	missed, err1 := readCounter(filepath.Join(dir, "rx_missed_errors"))
+	fifo, err2 := readCounter(filepath.Join(dir, "rx_fifo_errors"))
+	return missed + fifo, err1 == nil || err2 == nil
 }
 
 // readCounter reads a decimal counter file such as the interface statistics
@@ -222,7 +233,7 @@ func (s *afSource) kernelStatsLocked() Stats {
 		k.QueueFreezes = uint64(v3.QueueFreezes())
 	}
 	if s.ifDropsPath != "" {
-		if v, err := readCounter(s.ifDropsPath); err == nil && v >= s.ifDropsBase {
+		if v, ok := ifaceDrops(s.ifDropsPath); ok && v >= s.ifDropsBase {
 			k.IfaceDrops = v - s.ifDropsBase
 		}
 	}

@@ -117,9 +117,10 @@ type Stats struct {
 	// ring or buffer was full (AF_PACKET tp_drops, libpcap ps_drop).
 	KernelDrops uint64
 	// IfaceDrops counts packets the interface or driver dropped (libpcap
-	// ps_ifdrop; for AF_PACKET the increase of the interface's rx_dropped
-	// counter since open, reported by the first socket of a group only, so
-	// that summing the group's Stats counts it once).
+	// ps_ifdrop; for AF_PACKET the increase of the interface's
+	// rx_missed_errors + rx_fifo_errors since open, reported by the first
+	// socket of a group only, so that summing the group's Stats counts it
+	// once).
 	IfaceDrops uint64
 	// QueueFreezes counts how often the kernel froze the TPACKET_V3 ring
 	// because user space did not keep up (tp_freeze_q_cnt), AF_PACKET only.
