@@ -26,6 +26,7 @@ const (
 	numProtos
 )
 
+// String names the part of the mix with its transport and port.
 func (p proto) String() string {
 	switch p {
 	case protoModbus:
