@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/dissectors/dissectortest"
 )
 
@@ -44,6 +45,52 @@ func TestExpectedFacts(t *testing.T) {
 			c := dissectortest.SharedPath(t, "bacnet/"+name)
 			res := dissectortest.Replay(t, c, Spec(), MSTPSpec())
 			dissectortest.CompareExpected(t, res, c, expectedFields, knownDiffs[name])
+		})
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range dissectortest.Captures(t, "bacnet") {
+		name := strings.TrimSuffix(filepath.Base(c), filepath.Ext(c))
+		t.Run(name, func(t *testing.T) {
+			res := dissectortest.Replay(t, c, Spec(), MSTPSpec())
+			dissectortest.Golden(t, res, name)
+		})
+	}
+}
+
+// TestSharedOperations checks decoded operations on the licence-unclear
+// captures: what the BACnet services exercised there must look like.
+func TestSharedOperations(t *testing.T) {
+	type want struct {
+		fn  uint32
+		op  dissect.Op
+		min int
+	}
+	cases := map[string][]want{
+		"bacnet-stack-services.cap": {{20, dissect.OpControl, 1}, {17, dissect.OpControl, 1}, {7, dissect.OpFile, 1},
+			{6, dissect.OpFile, 1}, {FuncUnconfirmed + 6, dissect.OpConfig, 1}, {FuncUnconfirmed + 0, dissect.OpIdentify, 10}},
+		"bacnet-properties.cap":    {{12, dissect.OpRead, 100}},
+		"BACnetIP-MSTP-Mix.cap":    {{12, dissect.OpRead, 30}},
+		"bacnet-ethernet.cap":      {{12, dissect.OpRead, 100}},
+		"BACnetL_SchedRPM.pcapng":  {{14, dissect.OpRead, 1}},
+		"BACnetARRAY-elements.cap": {{FuncUnconfirmed + 8, dissect.OpIdentify, 1}},
+	}
+	for name, wants := range cases {
+		t.Run(name, func(t *testing.T) {
+			res := dissectortest.Replay(t, dissectortest.SharedPath(t, "bacnet/"+name), Spec(), MSTPSpec())
+			for _, w := range wants {
+				n := 0
+				for i := range res.Transactions {
+					tx := &res.Transactions[i]
+					if tx.Function == w.fn && tx.Op == w.op && tx.Status != dissect.StatusOrphan {
+						n++
+					}
+				}
+				if n < w.min {
+					t.Errorf("function %#x (%s): %d transactions, want at least %d", w.fn, w.op, n, w.min)
+				}
+			}
 		})
 	}
 }
