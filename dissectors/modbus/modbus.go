@@ -236,6 +236,11 @@ func (d *dissector) handle(ctx *dissect.Context, dir dissect.Direction, adu []by
 			d.violation(ctx, dir, dissect.ViolBadLength, p.Function, "response byte count disagrees with request quantity")
 		}
 	}
+	if p.HasUMAS && q.HasUMAS && q.UMASFunction == UMASReadID && p.UMASFunction == UMASResponseOK {
+		if name := UMASPLCName(adu[mbapHeaderLen+3:]); name != nil {
+			d.umasIdentity(ctx, name)
+		}
+	}
 	if p.HasDeviceID {
 		tx.AddAttr("objects", uint64(p.NumObjects))
 		tx.AddAttr("more_follows", uint64(p.MoreFollows))
@@ -365,6 +370,16 @@ func (d *dissector) identity(ctx *dissect.Context, p *PDU) {
 			h.Extra = append(h.Extra, dissect.Attr{Key: "product_name", Str: []byte(productName), IsStr: true})
 		}
 	}
+	fillEndpoint(ctx, h)
+	ctx.Emit.Hint(h)
+}
+
+// umasIdentity emits the PLC model a UMAS READ_ID response names. UMAS is
+// spoken by Schneider Electric controllers only.
+func (d *dissector) umasIdentity(ctx *dissect.Context, model []byte) {
+	h := &d.hint
+	*h = dissect.AssetHint{Time: ctx.Time, Protocol: Name, Side: dissect.ToClient, Evidence: "UMAS READ_ID",
+		Vendor: "Schneider Electric", Model: trimObject(model)}
 	fillEndpoint(ctx, h)
 	ctx.Emit.Hint(h)
 }

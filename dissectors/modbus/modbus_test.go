@@ -45,20 +45,22 @@ const (
 		" 00 10 536368 6E65 6964 6572 2045 6C65 6374 72" + // "Schneider Electr"
 		" 01 0C 4243 3430 3030 2D31 3233 3420" + // "BC4000-1234 "
 		" 02 06 5632 2E31 3030" // "V2.100"
-	canopenReq                = "0016 0000 0003 01 2B 0D"
-	unknownMEIReq             = "0017 0000 0003 01 2B 07"
-	exceptionIllegalAddrResp  = "0001 0000 0003 11 83 02"
-	readHoldingQtyZeroReq     = "0018 0000 0006 01 03 0000 0000"
-	readHoldingQty126Req      = "0019 0000 0006 01 03 0000 007E"
-	readCoils2001Req          = "001A 0000 0006 01 01 0000 07D1"
-	readHoldingTooLongReq     = "001B 0000 0007 01 03 0000 0001 00"
-	readHoldingTruncatedReq   = "001C 0000 0004 01 03 0000"
-	functionZeroReq           = "001D 0000 0002 01 00"
-	reservedFunction9Req      = "001E 0000 0002 01 09"
-	userDefinedFunctionReq    = "001F 0000 0003 01 41 00"
-	addressOverflowReq        = "0020 0000 0006 01 03 FFFF 0002"
-	umasReadIDReq             = "0000 0000 0004 00 5A 00 02"
-	umasReadIDResp            = "0000 0000 0006 00 5A 00 FE 10 FF"
+	canopenReq               = "0016 0000 0003 01 2B 0D"
+	unknownMEIReq            = "0017 0000 0003 01 2B 07"
+	exceptionIllegalAddrResp = "0001 0000 0003 11 83 02"
+	readHoldingQtyZeroReq    = "0018 0000 0006 01 03 0000 0000"
+	readHoldingQty126Req     = "0019 0000 0006 01 03 0000 007E"
+	readCoils2001Req         = "001A 0000 0006 01 01 0000 07D1"
+	readHoldingTooLongReq    = "001B 0000 0007 01 03 0000 0001 00"
+	readHoldingTruncatedReq  = "001C 0000 0004 01 03 0000"
+	functionZeroReq          = "001D 0000 0002 01 00"
+	reservedFunction9Req     = "001E 0000 0002 01 09"
+	userDefinedFunctionReq   = "001F 0000 0003 01 41 00"
+	addressOverflowReq       = "0020 0000 0006 01 03 FFFF 0002"
+	umasReadIDReq            = "0000 0000 0004 00 5A 00 02"
+	umasReadIDResp           = "0000 0000 0006 00 5A 00 FE 10 FF"
+	umasReadIDModiconResp    = "0000 0000 0032 00 5a 00 fe 10ff5a010100000070020000270009000800000000000e" +
+		"3134302043505520333131203130 010101000000001100" // modicon_test.pcap frame 6: "140 CPU 311 10"
 	umasStopPLCReq            = "0021 0000 0004 00 5A 01 41"
 	umasStopPLCErrResp        = "0021 0000 0005 00 5A 01 FD 0B"
 	umasTakeReservationReq    = "0022 0000 0004 00 5A 00 10"
@@ -493,6 +495,39 @@ func TestUMAS(t *testing.T) {
 		UMASOp(UMASStartPLC) != dissect.OpControl || UMASOp(UMASReleasePLCReservation) != dissect.OpLogin ||
 		UMASOp(UMASReadPLCInfo) != dissect.OpIdentify {
 		t.Error("UMAS op classes")
+	}
+}
+
+func TestUMASIdentity(t *testing.T) {
+	hs := newHarness()
+	hs.feed(t, dissect.ToServer, umasReadIDReq)
+	hs.feed(t, dissect.ToClient, umasReadIDModiconResp)
+	var id *dissect.AssetHint
+	for i := range hs.rec.hints {
+		if hs.rec.hints[i].Evidence == "UMAS READ_ID" {
+			id = &hs.rec.hints[i]
+		}
+	}
+	if id == nil || id.Model != "140 CPU 311 10" || id.Vendor != "Schneider Electric" || id.Side != dissect.ToClient {
+		t.Fatalf("identity: %+v", hs.rec.hints)
+	}
+	// A READ_ID answer without a name, and the same bytes answering another request, give no identity.
+	for _, c := range []struct{ req, resp string }{{umasReadIDReq, umasReadIDResp},
+		{"0000 0000 0004 00 5A 00 04", umasReadIDModiconResp}} {
+		hs = newHarness()
+		hs.feed(t, dissect.ToServer, c.req)
+		hs.feed(t, dissect.ToClient, c.resp)
+		for _, h := range hs.rec.hints {
+			if h.Model != "" {
+				t.Errorf("unexpected identity %+v", h)
+			}
+		}
+	}
+	for _, c := range []struct{ data, want string }{{"0e 3134", ""}, {"03 414243", ""}, {"04 31323334", ""},
+		{"00 05 41 42 43 0A 44", ""}, {"ff 04 41424344 00", "ABCD"}} {
+		if got := string(UMASPLCName(h(t, c.data))); got != c.want {
+			t.Errorf("UMASPLCName(%s) = %q, want %q", c.data, got, c.want)
+		}
 	}
 }
 

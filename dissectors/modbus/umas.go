@@ -114,3 +114,30 @@ func decodeUMAS(c *cursor.Cursor, p *PDU) {
 	p.FuncName = UMASFunctionName(p.UMASFunction)
 	p.Op = UMASOp(p.UMASFunction)
 }
+
+// UMASPLCName finds the PLC model in the data of a READ_ID response (the
+// bytes after the pairing key and status 0xFE): the first length-prefixed
+// run of at least 4 printable ASCII characters that ends inside the data,
+// e.g. "140 CPU 311 10". The layout around it is not publicly documented, so
+// the search is bounded and strict. It returns nil when there is none.
+func UMASPLCName(data []byte) []byte {
+	for i := 0; i < len(data); i++ {
+		n := int(data[i])
+		if n < 4 || i+1+n > len(data) {
+			continue
+		}
+		s := data[i+1 : i+1+n]
+		letter, ok := false, true
+		for _, x := range s {
+			if x < 0x20 || x > 0x7E {
+				ok = false
+				break
+			}
+			letter = letter || (x|0x20 >= 'a' && x|0x20 <= 'z')
+		}
+		if ok && letter {
+			return s
+		}
+	}
+	return nil
+}
