@@ -64,3 +64,39 @@ func TestRegistryBuilds(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryDissectorHasItsKit checks that each dissector package carries
+// the kit of dissectors/CONTRIBUTING.md: a README, a fuzz target, a
+// benchmark and an allocation test.
+func TestEveryDissectorHasItsKit(t *testing.T) {
+	entries, err := os.ReadDir("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if why, skip := notRegistered[e.Name()]; skip && !strings.HasPrefix(why, "payload") {
+			continue
+		}
+		dir := "../" + e.Name()
+		if _, err := os.Stat(dir + "/README.md"); err != nil {
+			t.Errorf("dissectors/%s has no README.md", e.Name())
+		}
+		var tests strings.Builder
+		files, _ := os.ReadDir(dir)
+		for _, f := range files {
+			if strings.HasSuffix(f.Name(), "_test.go") {
+				b, _ := os.ReadFile(dir + "/" + f.Name())
+				tests.Write(b)
+			}
+		}
+		src := tests.String()
+		for _, want := range []string{"func Fuzz", "func Benchmark", "testing.AllocsPerRun"} {
+			if !strings.Contains(src, want) {
+				t.Errorf("dissectors/%s: no %s in its tests", e.Name(), strings.TrimPrefix(want, "func "))
+			}
+		}
+	}
+}
