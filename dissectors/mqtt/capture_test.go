@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,5 +88,36 @@ func TestCaptureTransactions(t *testing.T) {
 		if strings.Contains(l, `:"pass"`) { // the password of the capture is "pass"
 			t.Errorf("password leaked: %s", l)
 		}
+	}
+}
+
+// tshark_v5_unsubscribe.pcap is a hand-built MQTT 5 session (CONNECT with a
+// will, SUBSCRIBE, UNSUBSCRIBE, a PUBLISH with an empty topic and an AUTH in
+// one segment). The facts are tshark 4.0's (-e mqtt.msgtype -e mqtt.topic
+// -e mqtt.clientid): UNSUBSCRIBE filters count as mqtt_topic, the will topic
+// and empty topics do not.
+func TestSyntheticCaptureExpected(t *testing.T) {
+	path := filepath.Join(dissectortest.RepoRoot(t), "dissectors/mqtt/testdata/tshark_v5_unsubscribe.pcap")
+	res := dissectortest.Replay(t, path, Spec())
+	want := map[string]map[string]int{
+		"mqtt_message_type": {"1": 1, "2": 1, "8": 1, "9": 1, "10": 1, "11": 1, "3": 1, "15": 1},
+		"mqtt_topic":        {"a/+/c": 2},
+		"mqtt_client_id":    {"abc": 1},
+	}
+	for _, f := range expectedFields {
+		if d := dissectortest.DiffCounts(f, res.Fields[f], want[f], nil); len(d) > 0 {
+			t.Errorf("%v", d)
+		}
+	}
+	if len(res.Violations) != 0 {
+		t.Errorf("violations: %+v", res.Violations)
+	}
+	ops := map[string]string{}
+	for _, tx := range res.Transactions {
+		ops[tx.FuncName] = tx.Op.String() + "/" + tx.Status.String()
+	}
+	if ops["CONNECT"] != "login/ok" || ops["SUBSCRIBE"] != "read/ok" || ops["UNSUBSCRIBE"] != "read/ok" ||
+		ops["PUBLISH"] != "write/ok" || ops["AUTH"] != "login/ok" {
+		t.Errorf("transactions: %v", ops)
 	}
 }

@@ -367,6 +367,9 @@ func Decode(b []byte, level uint8, toClient bool, sink TopicSink, p *Packet) {
 			p.violate(dissect.ViolOutOfSpec, "PUBLISH with packet identifier 0")
 		case hasWildcard(p.Topic):
 			p.violate(dissect.ViolOutOfSpec, "wildcard in a PUBLISH topic")
+		case len(p.Topic) == 0 && !v5 && c.OK():
+			// MQTT 5 may send an empty topic with a Topic Alias property.
+			p.violate(dissect.ViolOutOfSpec, "empty PUBLISH topic")
 		}
 	case TypePuback, TypePubrec, TypePubrel, TypePubcomp:
 		p.PacketID, p.HasPacketID = c.U16(), true
@@ -395,7 +398,9 @@ func Decode(b []byte, level uint8, toClient bool, sink TopicSink, p *Packet) {
 				p.Topic, p.QoS = f, opts&3
 			}
 			p.Topics++
-			if sink != nil && len(f) > 0 {
+			if len(f) == 0 {
+				p.violate(dissect.ViolOutOfSpec, "empty topic filter")
+			} else if sink != nil {
 				sink.FieldBytes("mqtt_topic", f)
 			}
 			if opts&3 == 3 || (!v5 && opts&0xFC != 0) || opts&0xC0 != 0 {
