@@ -87,24 +87,28 @@ func TestGapResync(t *testing.T) {
 	d.Feed(ctx, dissect.ToServer, unhex(t, openReqNone))
 	d.Feed(ctx, dissect.ToServer, req[:30]) // partial PDU, then bytes are lost
 	d.Gap(ctx, dissect.ToServer, 50)
-	d.Feed(ctx, dissect.ToServer, req[80:]) // tail of the lost PDU: not a header
-	d.Feed(ctx, dissect.ToServer, req[80:]) // still lost: reported once
-	d.Feed(ctx, dissect.ToServer, req)      // next PDU boundary: back in sync
+	d.Feed(ctx, dissect.ToServer, req[80:])                  // tail of the lost PDU: skipped
+	d.Feed(ctx, dissect.ToServer, append(req[100:], req...)) // the next PDU follows a tail
 	d.Feed(ctx, dissect.ToClient, unhex(t, openRespNone))
+	d.Feed(ctx, dissect.ToClient, unhex(t, readResp))
+	d.Feed(ctx, dissect.ToServer, unhex(t, notOPCUA)) // garbage: reported once
+	d.Feed(ctx, dissect.ToServer, unhex(t, notOPCUA))
+	d.Feed(ctx, dissect.ToServer, append(unhex(t, notOPCUA), req...)) // resync behind garbage
 	d.Feed(ctx, dissect.ToClient, unhex(t, readResp))
 	d.End(ctx)
 	if len(rec.viols) != 1 || rec.viols[0].Reason != "not an OPC UA message header" {
 		t.Errorf("violations:\n%s", strings.Join(rec.lines, "\n"))
 	}
-	ok := false
+	reads := 0
 	for _, tx := range rec.tx {
-		ok = ok || tx.Function == 631 && tx.Status == dissect.StatusOK
+		if tx.Function == 631 && tx.Status == dissect.StatusOK {
+			reads++
+		}
 	}
-	if !ok {
-		t.Errorf("Read not decoded after resync:\n%s", strings.Join(rec.lines, "\n"))
+	if reads != 2 {
+		t.Errorf("%d Reads decoded after resync, want 2:\n%s", reads, strings.Join(rec.lines, "\n"))
 	}
 }
-
 func TestReverseHelloAndLimits(t *testing.T) {
 	// ReverseHello from the server (server URI, endpoint URL).
 	rhe := []byte("RHEF\x00\x00\x00\x00")

@@ -31,6 +31,16 @@ const requestTimeout = 30 * time.Second
 // dropped as invalid.
 const maxChunk = 1 << 20
 
+// defaultChunkMax is the largest chunk buffered before HEL/ACK negotiated
+// the buffer sizes; after the ACK the negotiated sizes apply (at least 64
+// KiB, at most maxChunk).
+const defaultChunkMax = 256 << 10
+
+// chunkMax turns a negotiated buffer size into a Framer limit.
+func chunkMax(l uint32) int {
+	return min(max(int(l), 64<<10), maxChunk)
+}
+
 // Spec returns the OPC UA Binary dissector specification.
 func Spec() dissect.Spec {
 	return dissect.Spec{
@@ -275,7 +285,7 @@ type Dissector struct {
 func New() *Dissector {
 	d := &Dissector{}
 	for i := range d.fr {
-		d.fr[i].Max = maxChunk
+		d.fr[i].Max = defaultChunkMax
 	}
 	d.tx.Attrs = d.attrs[:0]
 	return d
@@ -286,6 +296,17 @@ func (d *Dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byt
 	d.ctx = ctx
 	d.pend.Expire(ctx.Time, requestTimeout, d.expired)
 	f := &d.fr[dir&1]
+	if d.resync[dir&1] && f.Buffered() == 0 {
+		// Lost sync (a gap or garbage): look for the next chunk header.
+		i := findHeader(data)
+		if i < 0 {
+			f.Lost += uint64(len(data))
+			d.ctx = nil
+			return
+		}
+		f.Lost += uint64(i)
+		data = data[i:]
+	}
 	f.Push(data)
 	for {
 		p, st := f.Next(chunkLength)
@@ -305,10 +326,30 @@ func (d *Dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byt
 	d.ctx = nil
 }
 
-// Gap implements dissect.Dissector: the partial chunk is dropped.
+// findHeader returns the offset of the first plausible chunk header in b,
+// or -1.
+func findHeader(b []byte) int {
+	for i := 0; i+4 <= len(b); i++ {
+		t := msgType(b[i:])
+		if t == mtUnknown || !validChunk(t, b[i+3]) {
+			continue
+		}
+		if i+8 > len(b) {
+			return i
+		}
+		if size := le32(b[i+4:]); size >= minSize[t] && size <= maxChunk {
+			return i
+		}
+	}
+	return -1
+}
+
+// Gap implements dissect.Dissector: the partial chunk is dropped and the
+// next chunk header is searched for.
 func (d *Dissector) Gap(ctx *dissect.Context, dir dissect.Direction, n int) {
 	d.ctx = ctx
 	d.fr[dir&1].Reset()
+	d.resync[dir&1] = true
 	d.finish(&d.asm[dir&1], false, 0)
 	d.ctx = nil
 }
@@ -530,6 +571,7 @@ func (d *Dissector) ack(dir dissect.Direction, p []byte, b *dec) {
 		// chunks of at most send bytes (Part 6, 7.1.2.4).
 		d.limit[dir.Reverse()&1], d.limit[dir&1] = recv, send
 		d.overLimit = [2]bool{}
+		d.fr[dir.Reverse()&1].Max, d.fr[dir&1].Max = chunkMax(recv), chunkMax(send)
 	}
 	if recv < 8192 && b.ok() {
 		d.violation(dir, dissect.ViolOutOfSpec, fnHEL, "Acknowledge receive buffer smaller than 8192 bytes")
