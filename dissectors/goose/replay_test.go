@@ -56,8 +56,19 @@ func TestSampleCapture(t *testing.T) {
 	for _, tx := range res.Transactions {
 		count[tx.FuncName]++
 	}
+	// tshark's stNum/sqNum per frame give 3 control blocks, 250 stNum
+	// changes and 198 frames repeating the previous stNum.
 	if count["FirstSeen"] != 3 || count["StateChange"] != 250 || count["Retransmissions"] != 3 {
 		t.Errorf("transactions = %v", count)
+	}
+	repeats := uint64(0)
+	for i := range res.Transactions {
+		r, _ := attrNum(&res.Transactions[i], "retransmissions")
+		d, _ := attrNum(&res.Transactions[i], "duplicates")
+		repeats += r + d
+	}
+	if repeats != 198 {
+		t.Errorf("%d retransmissions and duplicates, want 198", repeats)
 	}
 	if len(res.Hints) != 3 {
 		t.Errorf("hints = %d", len(res.Hints))
