@@ -13,7 +13,8 @@ func seedFromCaptures(f *testing.F) {
 	}
 }
 
-// captures lists the repository captures that carry Modbus.
+// captures lists the Modbus captures and the mixed ones (where the probe
+// must find the Modbus flows and nothing else).
 func captures(tb testing.TB) []string {
-	return append(dissectortest.Captures(tb, "modbus"), "pcaps/mixed-ot-it/mb2.pcap")
+	return append(dissectortest.Captures(tb, "modbus"), dissectortest.Captures(tb, "mixed-ot-it")...)
 }

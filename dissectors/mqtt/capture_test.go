@@ -121,3 +121,15 @@ func TestSyntheticCaptureExpected(t *testing.T) {
 		t.Errorf("transactions: %v", ops)
 	}
 }
+
+// TestMixedCaptures replays the mixed OT/IT captures, which carry no MQTT:
+// the probe must not claim any of their flows.
+func TestMixedCaptures(t *testing.T) {
+	for _, c := range dissectortest.Captures(t, "mixed-ot-it") {
+		res := dissectortest.Replay(t, c, Spec())
+		dissectortest.CompareExpected(t, res, c, expectedFields, nil)
+		if len(res.Lines) != 0 {
+			t.Errorf("%s: %d MQTT records, first %s", c, len(res.Lines), res.Lines[0])
+		}
+	}
+}
