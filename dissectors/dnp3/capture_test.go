@@ -14,8 +14,9 @@ const (
 	whyAssignClass = "tshark 4.0 does not walk the objects of Assign Class (22); we decode its class and point headers"
 	whyAggressive  = "tshark 4.0 does not know g120v3 (aggressive mode, 6 bytes) and swallows the rest of the request; " +
 		"we size it and decode the CROB and the g120v9 MAC that follow"
-	whyMalformed = "fuzzed qualifiers: tshark treats reserved range codes and 0x0B without a size prefix as empty and " +
-		"keeps reading garbage as object headers; we report the violation and stop walking the fragment"
+	whyMalformed = "fuzzed qualifiers: after an invalid qualifier (reserved range code, 0x0B without size prefix, " +
+		"no-range on CROBs that need data) tshark keeps reading the following bytes as object headers; we report " +
+		"the violation and stop walking the fragment"
 )
 
 // knownDiffs are the deliberate differences from tshark, per capture.
