@@ -198,7 +198,7 @@ func (s *afSource) Next(p *Packet) error {
 			return fmt.Errorf("capture: AF_PACKET read on %s: %w", s.iface, err)
 		}
 		p.Data = data
-		p.Timestamp = ci.Timestamp
+		p.Timestamp = ci.Timestamp.UTC()
 		p.Length = ci.Length
 		p.LinkType = s.link
 		p.Source = s.source

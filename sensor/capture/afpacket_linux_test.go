@@ -145,7 +145,7 @@ type captured struct {
 // captureDuring reads srcs in one goroutine each while send runs, until
 // every wanted frame has arrived or 20s after send returned, then closes the
 // sources (a blocked Next returns ErrClosed) and returns what each got.
-func captureDuring(t *testing.T, srcs []Source, want map[uint64]int, total int, send func()) []captured {
+func captureDuring(t *testing.T, srcs []Source, source int, want map[uint64]int, total int, send func()) []captured {
 	t.Helper()
 	out := make([]captured, len(srcs))
 	var mu sync.Mutex
@@ -165,7 +165,7 @@ func captureDuring(t *testing.T, srcs []Source, want map[uint64]int, total int, 
 					}
 					return
 				}
-				if p.Source != 7 || p.LinkType != LinkEthernet || p.Length < len(p.Data) {
+				if p.Source != source || p.LinkType != LinkEthernet || p.Length < len(p.Data) {
 					out[i].err = fmt.Errorf("packet %+v", p)
 					return
 				}
@@ -255,7 +255,7 @@ func TestAFPacketLive(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := captureDuring(t, srcs, want, total, func() { v.replay(t, liveFiles...) })
+			got := captureDuring(t, srcs, 7, want, total, func() { v.replay(t, liveFiles...) })
 			checkFrames(t, got, want, total)
 			var packets uint64
 			for i, src := range srcs {

@@ -80,7 +80,7 @@ func linkTypeFromFile(v uint32) LinkType {
 type Packet struct {
 	// Data is the captured bytes, starting at the link-layer header.
 	Data []byte
-	// Timestamp is the capture time, in UTC for files.
+	// Timestamp is the capture time, in UTC.
 	Timestamp time.Time
 	// Length is the original length on the wire (>= len(Data) when the
 	// frame was truncated to the snap length).

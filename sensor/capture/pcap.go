@@ -83,7 +83,7 @@ func (s *pcapSource) Next(p *Packet) error {
 		switch {
 		case err == nil:
 			p.Data = data
-			p.Timestamp = ci.Timestamp
+			p.Timestamp = ci.Timestamp.UTC()
 			p.Length = ci.Length
 			p.LinkType = s.link
 			p.Source = 0
