@@ -7,7 +7,7 @@ import (
 )
 
 // asdu decodes the ASDU of an I-format APDU of n octets.
-func (d *dissector) asdu(dir dissect.Direction, a []byte, ns uint16, n int) {
+func (d *dissector) asdu(dir dissect.Direction, a []byte, ns, nr uint16, n int) {
 	em := d.ctx.Emit
 	if len(a) == 0 {
 		d.violation(dir, dissect.ViolMalformed, 0, "I-format APDU without ASDU")
@@ -30,7 +30,7 @@ func (d *dissector) asdu(dir dissect.Direction, a []byte, ns uint16, n int) {
 	vsq, cot := a[1], a[2]
 	ca := le16(a[4:])
 	s := summary{n: int(vsq & 0x7F), cause: cot & 0x3F, negative: cot&0x40 != 0, test: cot&0x80 != 0,
-		originat: a[3], sendSeq: ns, apduBytes: n}
+		originat: a[3], sendSeq: ns, recvSeq: nr, apduBytes: n}
 	if !d.objects(dir, typ, ti, vsq&0x80 != 0, a[asduHeaderLen:], &s) {
 		return
 	}
@@ -198,6 +198,7 @@ func (d *dissector) baseTx(typ uint8, ca uint16, s *summary) *dissect.Transactio
 	t.AddAttr("cot", uint64(s.cause))
 	t.AddAttr("objects", uint64(s.n))
 	t.AddAttr("send_seq", uint64(s.sendSeq))
+	t.AddAttr("recv_seq", uint64(s.recvSeq))
 	if s.negative {
 		t.AddAttr("negative", 1)
 	}

@@ -115,6 +115,7 @@ type summary struct {
 	test      bool
 	originat  uint8
 	sendSeq   uint16
+	recvSeq   uint16
 	apduBytes int
 }
 
@@ -232,13 +233,12 @@ func (d *dissector) apdu(dir dissect.Direction, b []byte) {
 	case c1&1 == 0:
 		em.FieldUint("iec104_apci_type", 0)
 		ns, nr := le16(a)>>1, le16(a[2:])>>1
-		_ = nr
 		i := dir & 1
 		if d.haveNS[i] && ns != d.nextNS[i] {
 			d.violation(dir, dissect.ViolOutOfSpec, 0, "I-format send sequence number out of order")
 		}
 		d.nextNS[i], d.haveNS[i] = (ns+1)&0x7FFF, true
-		d.asdu(dir, a[4:], ns, len(b)-skip)
+		d.asdu(dir, a[4:], ns, nr, len(b)-skip)
 	case c1&3 == 1:
 		em.FieldUint("iec104_apci_type", 1)
 		if l != 4 {
