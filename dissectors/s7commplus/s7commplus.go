@@ -19,9 +19,12 @@
 //     OpProgram with Attr direction=download (CreateObject's object name,
 //     e.g. "Main" for OB1, is Attr object_name). The client becomes
 //     RoleEngineering.
-//   - SetVariable on object 0x34 (NativeObjects.theCPUexecUnit_Rid),
-//     attribute 2167 (CPUexecUnit.operatingStateREQ) is a PLC start/stop
-//     request: OpControl with Attr action start (value 3) or stop (value 1).
+//   - SetVariable on object 0x34 (NativeObjects.theCPUexecUnit_Rid) is
+//     OpControl; when its attribute (VLQ, optionally after an address count
+//     of 1) is 2167 (CPUexecUnit.operatingStateREQ) the requested state
+//     (flags, datatype, value) gives Attr action stop (1) or start (3, RUN),
+//     the Siemens operating-mode numbering. No capture holds this request:
+//     it is checked on a fixture built to that layout, not on real traffic.
 //   - Explore/GetVariable/GetMultiVariables/GetVarSubStreamed/GetLink are
 //     OpRead; other SetVariable/SetMultiVariables/SetVarSubStreamed are
 //     OpWrite; notifications are OpNotify.
@@ -431,8 +434,16 @@ func (d *Dissector) request(ctx *dissect.Context, dir dissect.Direction, ver uin
 		if len(body) >= 5 {
 			r.object, r.hasObject = be32(body), true
 			attr, k := vlq32(body[4:])
-			if k > 0 && r.object == ObjCPUExecUnit && attr == AttrOperatingStateREQ {
+			if k > 0 && attr == 1 { // an address count before the attribute
+				a2, k2 := vlq32(body[4+k:])
+				if k2 > 0 {
+					attr, k = a2, k+k2
+				}
+			}
+			if k > 0 && r.object == ObjCPUExecUnit {
 				r.op = dissect.OpControl
+			}
+			if k > 0 && r.object == ObjCPUExecUnit && attr == AttrOperatingStateREQ {
 				if v, ok := lastValue(body[4+k:]); ok {
 					r.opState, r.hasState = v, true
 					switch v {
