@@ -406,13 +406,16 @@ func (d *dissector) walk(dir dissect.Direction, fn uint8, b []byte, s *objSummar
 			d.violation(dir, dissect.ViolOutOfSpec, uint32(fn), "no-range qualifier where object data is required")
 			return false
 		}
-		if v == 0 && kind != objNone {
+		if v == 0 && g != 60 {
 			d.violation(dir, dissect.ViolOutOfSpec, uint32(fn), "variation 0 where object data is required")
 			return false
 		}
 		switch {
 		case kind == objNone:
 			continue
+		case kind == objUnknown && !definedGroup(g):
+			d.violation(dir, dissect.ViolOutOfSpec, uint32(fn), "undefined object group")
+			return false
 		case kind == objUnknown, kind == objPacked && prefix != 0:
 			s.partial = true
 			return true

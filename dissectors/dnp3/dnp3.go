@@ -53,7 +53,8 @@ func Spec() dissect.Spec {
 }
 
 // Probe reports whether data starts with a DNP3 link header: start bytes
-// 0x05 0x64, a length of at least 5 and a correct header CRC.
+// 0x05 0x64 and a correct header CRC. A length below 5 is still DNP3 (a
+// malformed frame the dissector reports).
 func Probe(data []byte) dissect.ProbeResult {
 	if len(data) >= 1 && data[0] != 0x05 || len(data) >= 2 && data[1] != 0x64 {
 		return dissect.ProbeNo
@@ -61,7 +62,7 @@ func Probe(data []byte) dissect.ProbeResult {
 	if len(data) < linkHeaderLen {
 		return dissect.ProbeNeedMore
 	}
-	if data[2] < 5 || crc16(data[:8]) != le16(data[8:]) {
+	if crc16(data[:8]) != le16(data[8:]) {
 		return dissect.ProbeNo
 	}
 	return dissect.ProbeYes

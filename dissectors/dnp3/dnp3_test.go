@@ -111,7 +111,8 @@ func TestProbe(t *testing.T) {
 		{"wrong first byte", []byte{0x68, 0x04, 0x07, 0, 0, 0}, dissect.ProbeNo},
 		{"wrong second byte", []byte{0x05, 0x65}, dissect.ProbeNo},
 		{"bad header CRC", bad, dissect.ProbeNo},
-		{"length below 5", unhex(t, linkStatusBadLength), dissect.ProbeNo},
+		{"length below 5 with a bad CRC", unhex(t, linkStatusBadLength), dissect.ProbeNo},
+		{"length below 5 with a good CRC", unhex(t, "056402c40a00010097fe"), dissect.ProbeYes},
 	}
 	for _, c := range cases {
 		if got := Probe(c.data); got != c.want {

@@ -108,3 +108,14 @@ func objLayout(g, v uint8) (kind, size int) {
 	}
 	return objUnknown, 0
 }
+
+// definedGroup reports whether g is an object group defined by IEEE 1815
+// (including obsolete ones), whether or not its objects can be sized here.
+func definedGroup(g uint8) bool {
+	switch g {
+	case 0, 1, 2, 3, 4, 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33, 34, 40, 41, 42, 43, 50, 51, 52, 60, 70,
+		80, 81, 82, 83, 85, 86, 87, 88, 90, 91, 100, 101, 102, 110, 111, 112, 113, 120, 121, 122:
+		return true
+	}
+	return false
+}
