@@ -13,6 +13,19 @@ var cotpCaptures = []string{
 	"pcaps/profinet/Profinet_Failed.pcap",
 }
 
+// retransmitted excuses the captures where tshark skips segments it flags
+// as retransmissions whose originals were never captured (lost segments,
+// capture started mid-stream): the flow engine delivers those bytes once and
+// the TPDUs they complete are counted.
+var retransmitted = map[string]map[string]string{
+	"pcaps/s7comm/s7comm_clean.pcap": {
+		"cotp_type=15": "12 DT TPDUs only in segments tshark flags as retransmissions of never-captured originals",
+	},
+	"pcaps/s7comm/wincc_s300_setup-alarm-read_2.pcapng": {
+		"cotp_type=15": "frame 422 re-sends 7 never-captured octets plus frame 421; tshark skips it, the DT is complete only there",
+	},
+}
+
 // TestExpectedCOTPTypes checks cotp_type against tshark on every capture
 // with ISO transport (the S7comm, S7comm-plus and IEC 61850 ones and the
 // mixed captures).
@@ -28,7 +41,7 @@ func TestExpectedCOTPTypes(t *testing.T) {
 				t.Skip("no COTP in this capture")
 			}
 			res := dissectortest.Replay(t, c, cotp.Spec())
-			dissectortest.CompareExpected(t, res, c, []string{"cotp_type"}, nil)
+			dissectortest.CompareExpected(t, res, c, []string{"cotp_type"}, retransmitted[c])
 		})
 	}
 }
