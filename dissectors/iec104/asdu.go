@@ -52,8 +52,9 @@ func (d *dissector) asdu(dir dissect.Direction, a []byte, ns, nr uint16, n int) 
 		case c == cotActTerm:
 			// The confirmation already completed the transaction.
 		default:
-			t := d.loneTx(dir, typ, ca, &s)
-			t.Requester, t.RespTime, t.RespBytes, t.ReqBytes = dir.Reverse(), d.ctx.Time, n, 0
+			t := d.baseTx(typ, ca, &s)
+			t.Time, t.Frame, t.Requester = d.ctx.Time, d.ctx.Frame, dir.Reverse()
+			t.RespTime, t.RespBytes = d.ctx.Time, n
 			t.Status = dissect.StatusOrphan
 			em.Transaction(t)
 		}

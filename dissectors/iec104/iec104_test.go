@@ -185,6 +185,11 @@ func TestFixtures(t *testing.T) {
 			want(t, tx.Status == dissect.StatusException && tx.Code == 47 && tx.CodeName == "unknown information object address",
 				"%+v", tx)
 		}},
+		{"confirmation without activation", []step{srv(t, interrogationCon)}, func(t *testing.T, r *recorder) {
+			tx := one(t, r)
+			want(t, tx.Status == dissect.StatusOrphan && tx.Op == dissect.OpRead && tx.Requester == dissect.ToServer &&
+				tx.RespBytes == 16 && tx.ReqBytes == 0, "%+v", tx)
+		}},
 		{"junk before U frame", []step{cli(t, junkBeforeUFrame)}, func(t *testing.T, r *recorder) {
 			want(t, r.fields["iec104_u_function"][5] == 1, "tshark-like resync: %v", r.fields)
 			want(t, len(r.viols) >= 2, "skipped bytes and two function bits: %v", r.lines)
