@@ -185,25 +185,19 @@ type collector struct {
 	pkts uint64
 	byts uint64
 
-	first, last time.Time
-	layers      [32]uint64
-	macs        map[[6]byte]struct{}
-	ips         map[netip.Addr]struct{}
-	lastSrcMAC  [6]byte
-	lastDstMAC  [6]byte
-	haveMAC     bool
-	lastSrcIP   netip.Addr
-	lastDstIP   netip.Addr
-	talkers     map[netip.Addr]*talker
-	lastTalkIP  netip.Addr
-	lastTalker  *talker
-	fieldsU     map[string]map[uint64]uint64
-	fieldsB     map[string]map[string]uint64
-	protos      map[string]*ProtocolStats
-	flows       uint64
-	txs, hints  uint64
-	viols       map[string]uint64
-	noFields    bool
+	firstN     int64 // UnixNano of the earliest packet
+	lastN      int64
+	layers     [32]uint64
+	macs       map[[6]byte]struct{}
+	ips        map[netip.Addr]struct{}
+	talkers    map[netip.Addr]*talker
+	fieldsU    map[string]map[uint64]uint64
+	fieldsB    map[string]map[string]uint64
+	protos     map[string]*ProtocolStats
+	flows      uint64
+	txs, hints uint64
+	viols      map[string]uint64
+	noFields   bool
 }
 
 func newCollector(out *lineWriter, noFields bool) *collector {
@@ -235,54 +229,76 @@ func (c *collector) addIP(a netip.Addr) {
 	}
 }
 
-// Packet implements pipeline.Sink.
+// Tag bits the collector sets on flows.
+const (
+	tagMACs = 1 << iota // the flow's endpoint MACs are in the address set
+	tagIPs              // the flow's IPs are in the address set
+)
+
+// Packet implements pipeline.Sink. Per-flow facts (addresses, talkers,
+// protocol totals) are recorded once per flow and at its end, so the
+// per-packet cost stays a few counter updates.
 func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction) {
 	c.pkts++
 	c.byts += uint64(p.WireLen)
-	if c.first.IsZero() || p.Time.Before(c.first) {
-		c.first = p.Time
-	}
-	if p.Time.After(c.last) {
-		c.last = p.Time
+	if ts := p.Time.UnixNano(); c.pkts == 1 {
+		c.firstN, c.lastN = ts, ts
+	} else if ts < c.firstN {
+		c.firstN = ts
+	} else if ts > c.lastN {
+		c.lastN = ts
 	}
 	for l := p.Layers; l != 0; l &= l - 1 {
 		c.layers[trailingZeros(uint32(l))]++
 	}
-	if p.Layers&decode.LEth != 0 && (!c.haveMAC || p.SrcMAC != c.lastSrcMAC || p.DstMAC != c.lastDstMAC) {
-		c.addMAC(p.SrcMAC)
-		c.addMAC(p.DstMAC)
-		c.lastSrcMAC, c.lastDstMAC, c.haveMAC = p.SrcMAC, p.DstMAC, true
-	}
-	if p.SrcIP.IsValid() {
-		if p.SrcIP != c.lastSrcIP || p.DstIP != c.lastDstIP {
-			c.addIP(p.SrcIP)
-			c.addIP(p.DstIP)
-			c.lastSrcIP, c.lastDstIP = p.SrcIP, p.DstIP
-		}
-		if p.InnerSrcIP.IsValid() {
-			c.addIP(p.InnerSrcIP)
-			c.addIP(p.InnerDstIP)
-		}
-		t := c.lastTalker
-		if t == nil || p.SrcIP != c.lastTalkIP {
-			t = c.talkers[p.SrcIP]
-			if t == nil {
-				t = &talker{}
-				c.talkers[p.SrcIP] = t
-			}
-			c.lastTalker, c.lastTalkIP = t, p.SrcIP
-		}
-		t.packets++
-		t.bytes += uint64(p.WireLen)
-	}
 	if p.Layers&decode.LARP != 0 && p.ARPOp != 0 {
 		c.FieldUint("arp_opcode", uint64(p.ARPOp))
 	}
-	if f != nil && f.Protocol != "" {
-		ps := c.proto(f.Protocol)
-		ps.Packets++
-		ps.Bytes += uint64(p.WireLen)
+	if p.InnerSrcIP.IsValid() {
+		c.addIP(p.InnerSrcIP)
+		c.addIP(p.InnerDstIP)
 	}
+	if f == nil {
+		if p.Layers&decode.LEth != 0 {
+			c.addMAC(p.SrcMAC)
+			c.addMAC(p.DstMAC)
+		}
+		if p.SrcIP.IsValid() {
+			c.addIP(p.SrcIP)
+			c.addIP(p.DstIP)
+			c.talk(p.SrcIP, 1, uint64(p.WireLen))
+		}
+		return
+	}
+	if p.Layers&decode.LEth != 0 {
+		src, dst := &f.Info.Client.MAC, &f.Info.Server.MAC
+		if dir == dissect.ToClient {
+			src, dst = dst, src
+		}
+		if f.Tag&tagMACs == 0 || p.SrcMAC != *src || p.DstMAC != *dst {
+			c.addMAC(p.SrcMAC)
+			c.addMAC(p.DstMAC)
+			f.Tag |= tagMACs
+		}
+	}
+	if f.Tag&tagIPs == 0 && p.SrcIP.IsValid() {
+		c.addIP(p.SrcIP)
+		c.addIP(p.DstIP)
+		f.Tag |= tagIPs
+	}
+}
+
+func (c *collector) talk(a netip.Addr, packets, bytes uint64) {
+	if !a.IsValid() {
+		return
+	}
+	t := c.talkers[a]
+	if t == nil {
+		t = &talker{}
+		c.talkers[a] = t
+	}
+	t.packets += packets
+	t.bytes += bytes
 }
 
 func trailingZeros(x uint32) int {
@@ -383,7 +399,14 @@ func (c *collector) FieldBytes(name string, v []byte) {
 func (c *collector) FlowEnd(f *flow.Flow, reason string) {
 	c.flows++
 	if f.Protocol != "" {
-		c.proto(f.Protocol).Flows++
+		ps := c.proto(f.Protocol)
+		ps.Flows++
+		ps.Packets += f.Packets[0] + f.Packets[1]
+		ps.Bytes += f.Bytes[0] + f.Bytes[1]
+	}
+	if f.Info.Transport != dissect.TransportL2 {
+		c.talk(f.Info.Client.IP, f.Packets[0], f.Bytes[0])
+		c.talk(f.Info.Server.IP, f.Packets[1], f.Bytes[1])
 	}
 	if c.out.w != nil {
 		c.buf = appendFlowJSON(c.buf, f, reason)
@@ -437,11 +460,14 @@ func merge(cols []*collector, opt Options) *Summary {
 	for _, c := range cols {
 		s.Packets += c.pkts
 		s.Bytes += c.byts
-		if !c.first.IsZero() && (s.First.IsZero() || c.first.Before(s.First)) {
-			s.First = c.first
-		}
-		if c.last.After(s.Last) {
-			s.Last = c.last
+		if c.pkts > 0 {
+			first, last := time.Unix(0, c.firstN).UTC(), time.Unix(0, c.lastN).UTC()
+			if s.First.IsZero() || first.Before(s.First) {
+				s.First = first
+			}
+			if last.After(s.Last) {
+				s.Last = last
+			}
 		}
 		for i, n := range c.layers {
 			if n > 0 {

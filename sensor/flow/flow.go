@@ -134,6 +134,9 @@ type Flow struct {
 	Payload [2]uint64 // application bytes per direction
 	// Protocol is the name of the dissector attached, "" when none.
 	Protocol string
+	// Tag is free for the pipeline's sink to mark what it already recorded
+	// about the flow; the table zeroes it when the flow is created.
+	Tag uint32
 
 	hash      uint64
 	tcp       [2]half

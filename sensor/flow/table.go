@@ -30,6 +30,8 @@ type Table struct {
 	ctx     dissect.Context
 	bufPool [][]byte
 	now     time.Time
+	// packet-time bounds of the next expiry check (UnixNano)
+	lastExpire, nextExpire int64
 }
 
 // New returns a table that picks dissectors from reg and sends what they
@@ -104,7 +106,13 @@ func vlanOf(p *decode.Packet) uint16 {
 // direction of the packet in it.
 func (t *Table) Process(p *decode.Packet) (*Flow, dissect.Direction) {
 	t.now = p.Time
-	t.expire(p.Time)
+	// Expiry runs at most once per second of packet time: timeouts are
+	// seconds to minutes, and checking every packet would cost more than
+	// the rest of the flow update.
+	if now := p.Time.UnixNano(); now >= t.nextExpire || now < t.lastExpire {
+		t.expire(p.Time)
+		t.lastExpire, t.nextExpire = now, now+int64(time.Second)
+	}
 	var l2 bool
 	var proto uint8
 	switch {
