@@ -3,10 +3,15 @@
 package all
 
 import (
+	"github.com/otwatch/otwatch/dissectors/bacnet"
+	"github.com/otwatch/otwatch/dissectors/cotp"
 	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/dissectors/dnp3"
 	"github.com/otwatch/otwatch/dissectors/enip"
+	"github.com/otwatch/otwatch/dissectors/goose"
+	"github.com/otwatch/otwatch/dissectors/iec104"
 	"github.com/otwatch/otwatch/dissectors/modbus"
+	"github.com/otwatch/otwatch/dissectors/mqtt"
 	"github.com/otwatch/otwatch/dissectors/opcua"
 	"github.com/otwatch/otwatch/dissectors/profinet"
 )
@@ -16,11 +21,18 @@ func Specs() []dissect.Spec {
 	return []dissect.Spec{
 		modbus.Spec(),
 		dnp3.Spec(),
+		cotp.Spec(), // TPKT/COTP on TCP 102, handing off to S7comm, S7comm-plus and MMS
 		enip.Spec(),
 		enip.IOSpec(),
+		bacnet.Spec(),
+		bacnet.MSTPSpec(),
+		iec104.Spec(),
 		opcua.Spec(),
 		profinet.Spec(),
 		profinet.CMSpec(),
+		goose.Spec(),
+		goose.SVSpec(),
+		mqtt.Spec(),
 	}
 }
 
