@@ -54,6 +54,15 @@ const (
 	szl0c91Req       = "320700000c00000800080001120411440100ff0900040c917fff"
 	szl0c91Unavail   = "320700000c00000c000400011208128401010000d4020a000000"
 
+	// Built to the documented layout (no capture holds an S7comm upload):
+	// start upload of OB1 (_0800001A), its Ack-Data with upload ID 7 and
+	// block length "0000120", then Upload and End upload of ID 7.
+	startUploadJob = "320100000001001200001d00000000000000095f3038303030303141"
+	startUploadAck = "320300000001001000000000" + "1d0000000000000707303030303132" + "30"
+	uploadJob      = "32010000000200080000" + "1e00000000000007"
+	endUploadJob   = "32010000000300080000" + "1f00000000000007"
+	endUploadAck   = "32030000000300010000000" + "01f"
+
 	// malformed
 	truncatedHeader = "32010000"
 	wrongProtocolID = "33010000000000020000f000"
@@ -185,6 +194,14 @@ func TestTransactions(t *testing.T) {
 				attrs: map[string]string{"block_type": "DB", "block_number": "1"}}}, nil},
 		{"download ended unanswered", []step{{s2c, downloadEndedJob}},
 			[]wantTx{{op: dissect.OpProgram, fn: 0x1c, name: "Download ended", status: dissect.StatusUnmatched, req: s2c}}, nil},
+		{"start upload", []step{{c2s, startUploadJob}, {s2c, startUploadAck}, {c2s, uploadJob}, {c2s, endUploadJob}, {s2c, endUploadAck}},
+			[]wantTx{
+				{op: dissect.OpProgram, fn: 0x1d, name: "Start upload", req: c2s,
+					attrs: map[string]string{"direction": "upload", "block_type": "OB", "block_number": "1", "upload_id": "7"}},
+				{op: dissect.OpProgram, fn: 0x1f, name: "End upload", req: c2s, attrs: map[string]string{"upload_id": "7"}},
+				{op: dissect.OpProgram, fn: 0x1e, name: "Upload", status: dissect.StatusUnmatched, req: c2s,
+					attrs: map[string]string{"direction": "upload", "upload_id": "7"}},
+			}, nil},
 		{"PI _INSE", []step{{c2s, piInseJob}, {s2c, piInseAck}},
 			[]wantTx{{op: dissect.OpProgram, fn: 0x28, name: "PI-Service", req: c2s,
 				attrs: map[string]string{"pi_service": "_INSE", "action": "insert", "block_type": "DB", "block_number": "1"}}}, nil},
