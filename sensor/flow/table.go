@@ -124,8 +124,6 @@ func (t *Table) Process(p *decode.Packet) (*Flow, dissect.Direction) {
 			return nil, 0
 		}
 		proto = p.IPProto
-	case p.Layers&decode.LARP != 0:
-		return nil, 0
 	case p.HasMAC && (p.EtherType != 0 || p.Layers&decode.LLLC != 0):
 		l2 = true
 	default:
