@@ -828,6 +828,74 @@ func TestFileAllocs(t *testing.T) {
 	}
 }
 
+// TestFileAllocsGzip measures gzip files: the decompressor refills the
+// buffer in 1 MiB steps, so per packet it rounds to nothing.
+func TestFileAllocsGzip(t *testing.T) {
+	gz := filepath.Join(t.TempDir(), "ModbusTCP.pcap.gz")
+	gzipFile(t, filepath.Join(pcapsDir, "modbus/ModbusTCP.pcap"), gz)
+	src, err := OpenFiles([]string{gz}, FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var p Packet
+	var nextErr error
+	allocs := testing.AllocsPerRun(10000, func() {
+		if err := src.Next(&p); err != nil {
+			nextErr = err
+		}
+	})
+	if nextErr != nil {
+		t.Fatal(nextErr)
+	}
+	if allocs > 0.01 {
+		t.Errorf("gzip: %.4f allocations per packet", allocs)
+	}
+}
+
+// TestConcurrentCounters reads Stats and Progress from another goroutine
+// while Next runs (for the race detector), and Close ends reading.
+func TestConcurrentCounters(t *testing.T) {
+	paths := []string{filepath.Join(pcapsDir, "modbus/ModbusTCP.pcap"), filepath.Join(pcapsDir, "modbus/modbus_test.pcap")}
+	src, err := OpenFiles(paths, FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	polled := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				polled <- n
+				return
+			default:
+			}
+			st := src.Stats()
+			done, total := src.(Progresser).Progress()
+			if done > total || st.Packets > 20000 {
+				t.Errorf("stats %+v progress %d/%d", st, done, total)
+			}
+			n++
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var p Packet
+	n := 0
+	for ; n < 5000; n++ {
+		if err := src.Next(&p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.Close()
+	if err := src.Next(&p); err != ErrClosed {
+		t.Errorf("Next after Close: %v", err)
+	}
+	close(stop)
+	t.Logf("Stats polled %d times", <-polled)
+}
+
 // FuzzOpenFiles feeds arbitrary bytes to the file reader: it must end with
 // io.EOF or an error, never panic or loop.
 func FuzzOpenFiles(f *testing.F) {
