@@ -132,14 +132,17 @@ func ParsePath(b []byte, p *Path) bool {
 				p.Attribute, p.HasAttribute = v, true
 			}
 		case seg < 0x60: // network segment
-			if seg == 0x5F {
+			n := 2
+			if seg == 0x5F { // extended: 16-bit length in words
 				if i+3 > len(b) {
 					return false
 				}
-				i += 3 + 2*(int(b[i+1])|int(b[i+2])<<8)
-			} else {
-				i += 2
+				n = 3 + 2*(int(b[i+1])|int(b[i+2])<<8)
 			}
+			if i+n > len(b) {
+				return false
+			}
+			i += n
 		case seg < 0x80: // symbolic segment
 			n := int(seg & 0x1F)
 			if n == 0 {
@@ -154,7 +157,7 @@ func ParsePath(b []byte, p *Path) bool {
 				i++
 			}
 		case seg == 0x80: // simple data segment
-			if i+2 > len(b) {
+			if i+2 > len(b) || i+2+2*int(b[i+1]) > len(b) {
 				return false
 			}
 			i += 2 + 2*int(b[i+1])
