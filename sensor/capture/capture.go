@@ -143,9 +143,11 @@ var ErrCorrupt = errors.New("corrupt record header")
 type FileError struct {
 	// Path is the file as given to OpenFiles.
 	Path string
-	// Offset is the byte offset of the first record that could not be read
-	// (in the uncompressed stream for gzip files; -1 when unknown, as for
-	// files read through libpcap).
+	// Offset is the byte offset of the first record (pcap) or block
+	// (pcapng) that could not be read. For gzip files it counts uncompressed
+	// bytes, and for gzip pcapng it is the end of the last packet delivered
+	// (the stream cannot be walked back to the failing block). -1 when
+	// unknown, as for files read through libpcap.
 	Offset int64
 	// Packet is the number of packets read from this file before the error.
 	Packet uint64

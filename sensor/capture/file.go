@@ -106,12 +106,13 @@ type fileReader struct {
 	gz    *gzip.Reader
 	br    *bufio.Reader
 
-	pcap    *pcapgo.Reader
-	link    LinkType // pcap
-	snaplen int      // pcap: snap length in effect, at most maxRecord
-	ng      *pcapgo.NgReader
-	ifaces  []ngIface // pcapng: interfaces of the current section
-	stale   bool      // pcapng: a new section began, ifaces must be reloaded
+	pcap        *pcapgo.Reader
+	link        LinkType // pcap
+	snaplen     int      // pcap: snap length in effect, at most maxRecord
+	ng          *pcapgo.NgReader
+	ifaces      []ngIface // pcapng: interfaces of the current section
+	ngBigEndian bool      // pcapng: byte order of the first section
+	stale       bool      // pcapng: a new section began, ifaces must be reloaded
 
 	offset  int64 // byte offset after the last delivered packet
 	packets uint64
@@ -205,6 +206,9 @@ func (fr *fileReader) init(bufSize int) error {
 		// reading them and sizes its buffer to the snap length.
 		fr.pcap.SetSnaplen(uint32(fr.snaplen))
 	case 0x0a0d0d0a: // pcapng section header block
+		if bo, err := fr.br.Peek(12); err == nil {
+			fr.ngBigEndian = binary.BigEndian.Uint32(bo[8:]) == 0x1a2b3c4d
+		}
 		fr.ng, err = pcapgo.NewNgReader(fr.br, pcapgo.NgReaderOptions{
 			WantMixedLinkType:  true, // keep packets of every interface
 			SkipUnknownVersion: true,
@@ -240,12 +244,77 @@ func (fr *fileReader) publish() {
 	}
 }
 
-// fail records the end of the file at fr.offset with cause err.
+// fail ends the file with cause err at the start of the record or block
+// that could not be read.
 func (fr *fileReader) fail(err error) error {
+	off := fr.offset
+	if fr.ng != nil {
+		off = fr.ngFailOffset()
+	}
 	fr.done = true
-	fe := &FileError{Path: fr.path, Offset: fr.offset, Packet: fr.packets, Compressed: fr.gz != nil, Err: err}
+	fe := &FileError{Path: fr.path, Offset: off, Packet: fr.packets, Compressed: fr.gz != nil, Err: err}
 	fr.publish()
 	return fe
+}
+
+// ngFailOffset finds the start of the pcapng block that failed. pcapgo
+// reads non-packet blocks on its way to the next packet, so the failing
+// block may lie after the end of the last packet delivered (fr.offset).
+// For plain files the block lengths are walked from there with ReadAt: the
+// failing block is the first one that is cut short, has an impossible
+// length (or a trailing copy that differs), or reaches the point where the
+// reader stopped. Gzip files cannot
+// be walked back; for them, and whenever the walk finds nothing, the answer
+// is fr.offset, where everything before was delivered too.
+func (fr *fileReader) ngFailOffset() int64 {
+	if fr.gz != nil {
+		return fr.offset
+	}
+	stop := fr.consumed()
+	off, big := fr.offset, fr.ngBigEndian
+	var h [12]byte
+	for i := 0; i < 1<<20; i++ {
+		if off >= stop {
+			return off
+		}
+		n, _ := fr.f.ReadAt(h[:], off)
+		if n < 8 {
+			return off
+		}
+		if binary.LittleEndian.Uint32(h[0:4]) == 0x0a0d0d0a { // a section header sets the byte order
+			if n < 12 {
+				return off
+			}
+			switch binary.LittleEndian.Uint32(h[8:12]) {
+			case 0x1a2b3c4d:
+				big = false
+			case 0x4d3c2b1a:
+				big = true
+			default:
+				return off
+			}
+		}
+		l := binary.LittleEndian.Uint32(h[4:8])
+		if big {
+			l = binary.BigEndian.Uint32(h[4:8])
+		}
+		end := off + int64(l)
+		if l < 12 || l%4 != 0 || end > fr.size || end >= stop {
+			return off
+		}
+		if _, err := fr.f.ReadAt(h[:4], end-4); err != nil { // the length is repeated at the end
+			return off
+		}
+		trailer := binary.LittleEndian.Uint32(h[:4])
+		if big {
+			trailer = binary.BigEndian.Uint32(h[:4])
+		}
+		if trailer != l {
+			return off
+		}
+		off = end
+	}
+	return fr.offset
 }
 
 // read fills p with the file's next packet. It returns io.EOF at the clean

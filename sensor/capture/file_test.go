@@ -371,9 +371,8 @@ func recordEnd(starts []int, k, size int) int {
 	return size
 }
 
-// TestTruncatedPcapng cuts a real pcapng inside and between blocks. The
-// offset reported is the end of the last packet block delivered (pcapgo
-// reads a block whole, so the broken block lies at or after it).
+// TestTruncatedPcapng cuts a real pcapng inside and between blocks: every
+// complete packet, then the offset of the block that was cut.
 func TestTruncatedPcapng(t *testing.T) {
 	src := filepath.Join(pcapsDir, "opcua/open62541_browse_next.pcap")
 	b, err := os.ReadFile(src)
@@ -397,7 +396,7 @@ func TestTruncatedPcapng(t *testing.T) {
 		recs, fe := readTruncated(t, path)
 		// Packets in blocks that end at or before the cut, and the end of
 		// the last one (or of the section header when there is none).
-		k, lastEnd, boundary := 0, starts[1], false
+		k, broken, boundary := 0, -1, false
 		for j := range starts {
 			end := len(b)
 			if j+1 < len(starts) {
@@ -408,7 +407,9 @@ func TestTruncatedPcapng(t *testing.T) {
 			}
 			if end <= cut && isNgPacket(types[j]) {
 				k++
-				lastEnd = end
+			}
+			if starts[j] < cut && cut < end {
+				broken = starts[j]
 			}
 		}
 		if cut < starts[1] { // inside the section header: fails at open
@@ -426,8 +427,8 @@ func TestTruncatedPcapng(t *testing.T) {
 			t.Errorf("cut %d at a block boundary: %v", cut, fe)
 		case !boundary && fe == nil:
 			t.Errorf("cut %d inside a block: clean end", cut)
-		case !boundary && (fe.Offset != int64(lastEnd) || fe.Packet != uint64(k) || !errors.Is(fe, io.ErrUnexpectedEOF)):
-			t.Errorf("cut %d: %+v, want offset %d after %d packets", cut, fe, lastEnd, k)
+		case !boundary && (fe.Offset != int64(broken) || fe.Packet != uint64(k) || !errors.Is(fe, io.ErrUnexpectedEOF)):
+			t.Errorf("cut %d: %+v, want offset %d after %d packets", cut, fe, broken, k)
 		}
 	}
 }
@@ -495,9 +496,12 @@ func TestCorruptHeaders(t *testing.T) {
 	path := filepath.Join(dir, "caplen.pcapng")
 	os.WriteFile(path, c, 0o644)
 	recs, fe := readTruncated(t, path)
-	// The offset is the end of the last packet delivered: an interface
-	// block lies between the two packets.
-	if fe == nil || !errors.Is(fe, ErrCorrupt) || len(recs) != 1 || fe.Offset != int64(epbEnd[0]) {
+	// The offset is the start of the broken block, not the end of the last
+	// packet delivered: an interface block lies between the two.
+	if epbEnd[0] == epb[1] {
+		t.Fatal("snap-arp.pcapng has no block between its first two packets")
+	}
+	if fe == nil || !errors.Is(fe, ErrCorrupt) || len(recs) != 1 || fe.Offset != int64(epb[1]) {
 		t.Errorf("pcapng caplen > len: %d packets, %v", len(recs), fe)
 	}
 	for _, blen := range []uint32{0, 4, 12, 0xfffffffc} {
@@ -506,7 +510,7 @@ func TestCorruptHeaders(t *testing.T) {
 		path := filepath.Join(dir, "blocklen"+strconv.Itoa(int(blen))+".pcapng")
 		os.WriteFile(path, c, 0o644)
 		recs, fe := readTruncated(t, path)
-		if fe == nil || len(recs) != 1 || fe.Offset != int64(epbEnd[0]) {
+		if fe == nil || len(recs) != 1 || fe.Offset != int64(epb[1]) {
 			t.Errorf("pcapng block length %d: %d packets, %v", blen, len(recs), fe)
 		}
 	}
