@@ -86,12 +86,13 @@ const (
 )
 
 type dissector struct {
-	fr       [2]dissect.Framer
-	lenFn    dissect.LengthFunc
-	bad      int
-	pend     dissect.Pending[request]
-	expireFn func(key uint64, r request, at time.Time)
-	ctx      *dissect.Context // valid during Feed/End only
+	fr         [2]dissect.Framer
+	lenFn      dissect.LengthFunc
+	bad        int
+	pend       dissect.Pending[request]
+	expireFn   func(key uint64, r request, at time.Time)
+	lastExpire time.Time
+	ctx        *dissect.Context // valid during Feed/End only
 
 	pdu      PDU
 	tx       dissect.Transaction
@@ -132,7 +133,10 @@ func (d *dissector) mbapLen(b []byte) int {
 // Feed implements dissect.Dissector.
 func (d *dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byte) {
 	d.ctx = ctx
-	if d.pend.Len() > 0 {
+	// Timeouts are checked at most once per second of capture time: a
+	// scan of the pending table per segment would cost more than decoding.
+	if d.pend.Len() > 0 && ctx.Time.Sub(d.lastExpire) >= time.Second {
+		d.lastExpire = ctx.Time
 		d.pend.Expire(ctx.Time, RequestTimeout, d.expireFn)
 	}
 	f := &d.fr[dir&1]

@@ -131,16 +131,17 @@ type dissector struct {
 	level    uint8
 	connects int
 
-	pend     dissect.Pending[pending]
-	expireFn func(key uint64, r pending, at time.Time)
-	conn     connectReq
-	hasConn  bool
-	pingAt   time.Time
-	pingFr   uint64
-	hasPing  bool
-	ctx      *dissect.Context // valid during Feed/End only
-	scratch  pending
-	kept     strBuf
+	pend       dissect.Pending[pending]
+	expireFn   func(key uint64, r pending, at time.Time)
+	lastExpire time.Time
+	conn       connectReq
+	hasConn    bool
+	pingAt     time.Time
+	pingFr     uint64
+	hasPing    bool
+	ctx        *dissect.Context // valid during Feed/End only
+	scratch    pending
+	kept       strBuf
 
 	pkt      Packet
 	tx       dissect.Transaction
@@ -181,7 +182,11 @@ func key(typ uint8, dir dissect.Direction, pid uint16) uint64 {
 // Feed implements dissect.Dissector.
 func (d *dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byte) {
 	d.ctx = ctx
-	d.expire(ctx.Time, RequestTimeout)
+	// Timeouts are checked at most once per second of capture time.
+	if ctx.Time.Sub(d.lastExpire) >= time.Second {
+		d.lastExpire = ctx.Time
+		d.expire(ctx.Time, RequestTimeout)
+	}
 	i := dir & 1
 	f := &d.fr[i]
 	f.Push(data)
