@@ -385,7 +385,7 @@ func TestParsePath(t *testing.T) {
 func TestIOConnections(t *testing.T) {
 	udp := &dissect.Flow{ID: 3, Transport: dissect.TransportUDP,
 		Client: dissect.Endpoint{IP: netip.MustParseAddr("10.0.0.2"), Port: IOPort},
-		Server: dissect.Endpoint{IP: netip.MustParseAddr("10.0.0.1"), Port: IOPort}}
+		Server: dissect.Endpoint{IP: netip.MustParseAddr("239.192.1.2"), Port: IOPort}}
 	rec := dissectortest.NewRecorder()
 	d := newIODissector()
 	ctx := &dissect.Context{Flow: udp, Time: time.Unix(1000, 0), Emit: rec}

@@ -126,14 +126,15 @@ func (d *ioDissector) Feed(ctx *dissect.Context, dir dissect.Direction, b []byte
 	}
 	if !d.hints[dir&1] {
 		d.hints[dir&1] = true
-		d.hint = dissect.AssetHint{Time: ctx.Time, Protocol: IOName, Side: dir, Role: dissect.RoleIODevice,
-			Evidence: "produces EtherNet/IP class-1 I/O data"}
-		if dir == dissect.ToServer && ctx.Flow != nil && ctx.Flow.Client.Port != IOPort {
-			// The originator's O→T data comes from an ephemeral port on
-			// some stacks; only the side sending from 2222 is surely an adapter.
-			d.hint.Role, d.hint.Evidence = dissect.RoleMaster, "originates EtherNet/IP class-1 I/O"
+		// Target→originator data usually goes to a multicast group: its
+		// producer is the I/O adapter. Unicast data could come from either
+		// end (the Forward Open on TCP 44818 tells them apart), so it
+		// yields no role.
+		if dir == dissect.ToServer && ctx.Flow != nil && ctx.Flow.Server.IP.IsMulticast() {
+			d.hint = dissect.AssetHint{Time: ctx.Time, Protocol: IOName, Side: dir, Role: dissect.RoleIODevice,
+				Evidence: "produces multicast EtherNet/IP class-1 I/O data"}
+			ctx.Emit.Hint(&d.hint)
 		}
-		ctx.Emit.Hint(&d.hint)
 	}
 	c := d.lookup(ctx, dir, id)
 	if hasSeq && c.packets > 0 {
