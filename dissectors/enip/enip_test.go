@@ -484,3 +484,49 @@ func BenchmarkIO(b *testing.B) {
 		d.Feed(ctx, dissect.ToServer, pkt)
 	}
 }
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		service  uint8
+		class    uint32
+		symbolic bool
+		op       dissect.Op
+		name     string
+		firmware bool
+	}{
+		{0x10, classTCPIP, false, dissect.OpConfig, "Set Attribute Single", false},
+		{0x02, classEthernetLink, false, dissect.OpConfig, "Set Attributes All", false},
+		{0x04, classWallClock, false, dissect.OpConfig, "Set Attribute List", false},
+		{0x10, classAssembly, false, dissect.OpWrite, "Set Attribute Single", false},
+		{0x0E, classTCPIP, false, dissect.OpRead, "Get Attribute Single", false},
+		{0x05, classIdentity, false, dissect.OpControl, "Reset", false},
+		{0x06, classController, false, dissect.OpControl, "Start", false},
+		{0x4B, classFirmware, false, dissect.OpFile, "Firmware Update", true},
+		{0x50, classFile, false, dissect.OpFile, "Download Transfer", true},
+		{0x4F, classFile, false, dissect.OpFile, "Upload Transfer", false},
+		{0x50, classLogixRoutine, false, dissect.OpProgram, "Logix Download Transfer", false},
+		{0x08, classLogixProgram, false, dissect.OpProgram, "Create", false},
+		{0x4C, classTemplate, false, dissect.OpRead, "Read Template", false},
+		{0x4C, 0, true, dissect.OpRead, "Read Tag", false},
+		{0x53, classSymbol, false, dissect.OpWrite, "Write Tag Fragmented", false},
+		{0x52, 0, true, dissect.OpRead, "Read Tag Fragmented", false},
+		{0x52, classConnManager, false, dissect.OpOther, "Unconnected Send", false},
+		{0x5B, classConnManager, false, dissect.OpSession, "Large Forward Open", false},
+		{0x4B, classLogixLock, false, dissect.OpControl, "Logix Acquire Lock", false},
+		{0x4C, 0x72, false, dissect.OpRead, "Logix Read Data Table", false},
+		{0x4D, 0x99, false, dissect.OpOther, "Object Specific Service", false},
+		{0x30, 0x99, false, dissect.OpOther, "Reserved Service", false},
+	}
+	for _, c := range cases {
+		r := cipReq{service: c.service}
+		r.path.Class, r.path.HasClass = c.class, c.class != 0
+		if c.symbolic {
+			r.path.appendTag([]byte("Tag"))
+		}
+		classify(&r)
+		if r.op != c.op || r.name != c.name || r.firmware != c.firmware {
+			t.Errorf("service %#x class %#x: %s %q firmware %v, want %s %q %v", c.service, c.class, r.op, r.name,
+				r.firmware, c.op, c.name, c.firmware)
+		}
+	}
+}
