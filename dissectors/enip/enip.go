@@ -200,7 +200,9 @@ type conn struct {
 // dissector is the per-flow state of the explicit-messaging dissector.
 type dissector struct {
 	framer     [2]dissect.Framer
-	pend       dissect.Pending[pending]
+	pend       dissect.Pending[uint8] // key → index into recs
+	recs       [dissect.PendingCap + 1]pending
+	recUsed    [dissect.PendingCap + 1]bool
 	msp        *[mspSlots]mspRec // allocated on the first Multiple Service Packet
 	conns      [maxConns]conn
 	session    uint32
@@ -208,13 +210,12 @@ type dissector struct {
 	attrs      [maxAttrs]dissect.Attr
 	viol       dissect.Violation
 	hint       dissect.AssetHint
-	cur        pending // the request being emitted (keeps tag bytes alive)
-	req        cipReq  // scratch for decoding a request
+	cur        pending // a transient record being emitted (lone and orphan messages)
 	inner      cipReq  // scratch for an embedded request
 	resp       cipResp
 	innerResp  cipResp
 	ctx        *dissect.Context // set during Feed/End for the expire callback
-	onExpire   func(key uint64, v pending, at time.Time)
+	onExpire   func(key uint64, i uint8, at time.Time)
 	lastExpire time.Time
 	roleSent   bool
 	ioRoleSent bool
@@ -294,9 +295,32 @@ func (d *dissector) expire(ctx *dissect.Context) {
 }
 
 // expired emits a request that got no response.
-func (d *dissector) expired(key uint64, v pending, at time.Time) {
-	d.cur = v
-	d.flushUnmatched(d.ctx, &d.cur, at)
+func (d *dissector) expired(key uint64, i uint8, at time.Time) {
+	d.flushUnmatched(d.ctx, &d.recs[i], at)
+	d.release(i)
+}
+
+// alloc returns a free request record. The table holds one record more
+// than the pending table, so one is free whenever a request is stored.
+func (d *dissector) alloc() (uint8, *pending) {
+	for i := range d.recUsed {
+		if !d.recUsed[i] {
+			d.recUsed[i] = true
+			return uint8(i), &d.recs[i]
+		}
+	}
+	// Unreachable while every record is either pending or released; reuse 0.
+	return 0, &d.recs[0]
+}
+
+func (d *dissector) release(i uint8) { d.recUsed[i] = false }
+
+// put stores record i under key; a displaced request is emitted as unmatched.
+func (d *dissector) put(ctx *dissect.Context, key uint64, i uint8) {
+	if old, oldAt, evicted := d.pend.Put(key, ctx.Time, i); evicted {
+		d.flushUnmatched(ctx, &d.recs[old], oldAt)
+		d.release(old)
+	}
 }
 
 func (d *dissector) flushUnmatched(ctx *dissect.Context, p *pending, at time.Time) {
@@ -368,10 +392,9 @@ func (d *dissector) pdu(ctx *dissect.Context, dir dissect.Direction, b []byte) {
 				d.emitEncap(ctx, &d.cur, ctx.Time, false, time.Time{}, 0, 0, dissect.StatusOK)
 				return
 			}
-			if old, oldAt, evicted := d.pend.Put(senderKey(b, cmd), ctx.Time, p); evicted {
-				d.cur = old
-				d.flushUnmatched(ctx, &d.cur, oldAt)
-			}
+			i, rec := d.alloc()
+			*rec = p
+			d.put(ctx, senderKey(b, cmd), i)
 			return
 		}
 		if cmd == CmdRegisterSess && status == 0 {
@@ -386,20 +409,24 @@ func (d *dissector) pdu(ctx *dissect.Context, dir dissect.Direction, b []byte) {
 
 // encapReply pairs an encapsulation reply with its request and emits it.
 func (d *dissector) encapReply(ctx *dissect.Context, dir dissect.Direction, b []byte, cmd uint16, status uint32) {
-	v, at, ok := d.pend.Take(senderKey(b, cmd))
-	if ok && v.kind == kindEncap {
-		d.cur = v
-		d.emitEncap(ctx, &d.cur, at, true, ctx.Time, len(b), status, dissect.StatusOK)
-		d.roles(ctx)
-		return
-	}
-	if ok { // a CIP request answered by an encapsulation error
-		d.cur = v
-		st := dissect.StatusOK
-		if status != 0 {
-			st = dissect.StatusException
+	i, at, ok := d.pend.Take(senderKey(b, cmd))
+	if ok {
+		p := &d.recs[i]
+		if p.kind == kindEncap {
+			d.emitEncap(ctx, p, at, true, ctx.Time, len(b), status, dissect.StatusOK)
+			d.roles(ctx)
+		} else { // a CIP request answered by an encapsulation error
+			st := dissect.StatusOK
+			if status != 0 {
+				st = dissect.StatusException
+			}
+			if p.kind == kindMSP {
+				d.flushUnmatched(ctx, p, at)
+			} else {
+				d.emitCIP(ctx, &p.req, p, at, nil, ctx.Time, len(b), st)
+			}
 		}
-		d.emitCIP(ctx, &d.cur.req, &d.cur, at, nil, ctx.Time, len(b), st)
+		d.release(i)
 		return
 	}
 	d.cur = pending{kind: kindEncap, cmd: cmd, dir: dir.Reverse(), frame: ctx.Frame}
@@ -566,16 +593,16 @@ func (d *dissector) cipMessage(ctx *dissect.Context, dir dissect.Direction, msg 
 		}
 		r.data = nil
 	}
-	v, at, ok := d.pend.Take(key)
-	if !ok || v.kind == kindEncap {
+	i, at, ok := d.pend.Take(key)
+	if !ok || d.recs[i].kind == kindEncap {
 		if ok { // the key collided with an encapsulation request: put it back
-			d.pend.Put(key, at, v)
+			d.pend.Put(key, at, i)
 		}
 		d.orphanResponse(ctx, dir, r, pduLen)
 		return
 	}
-	d.cur = v
-	p := &d.cur
+	defer d.release(i)
+	p := &d.recs[i]
 	st := dissect.StatusOK
 	if p.kind == kindMSP && r.service == 0x0A {
 		d.mspResponse(ctx, p, at, r, pduLen)
@@ -689,9 +716,10 @@ func (d *dissector) mspResponse(ctx *dissect.Context, p *pending, at time.Time, 
 
 // cipRequest decodes a CIP request and stores it until its response.
 func (d *dissector) cipRequest(ctx *dissect.Context, dir dissect.Direction, msg []byte, key uint64, pduLen int) {
-	r := &d.req
+	i, p := d.alloc()
+	*p = pending{kind: kindCIP, dir: dir, frame: ctx.Frame, bytes: pduLen, msp: -1}
+	r := &p.req
 	data := d.decodeRequest(ctx, dir, msg, r, 0)
-	p := pending{kind: kindCIP, dir: dir, frame: ctx.Frame, bytes: pduLen, msp: -1}
 	if r.service == 0x0A && !r.malformed {
 		if idx := d.mspRequest(ctx, dir, data); idx >= 0 {
 			p.kind, p.msp = kindMSP, int8(idx)
@@ -703,13 +731,7 @@ func (d *dissector) cipRequest(ctx *dissect.Context, dir dissect.Direction, msg 
 			}
 		}
 	}
-	if p.kind == kindCIP {
-		p.req = *r
-	}
-	if old, oldAt, evicted := d.pend.Put(key, ctx.Time, p); evicted {
-		d.cur = old
-		d.flushUnmatched(ctx, &d.cur, oldAt)
-	}
+	d.put(ctx, key, i)
 }
 
 // decodeRequest decodes a request into r, unwrapping Unconnected Send, and
