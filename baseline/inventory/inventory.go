@@ -319,10 +319,24 @@ func (inv *Inventory) Flow(f *dissect.Flow, protocol string, answered bool, ts t
 	}
 }
 
-// Hint applies a dissector's asset hint.
+// Hint applies a dissector's asset hint. Only ARP and DHCP bind an address
+// to a MAC (the sender's own binding, a lease); an address another protocol
+// reports from its payload (a configured IP in a PROFINET DCP or EtherNet/IP
+// identity) is kept with the hint's other facts but does not make the
+// device answer for it.
 func (inv *Inventory) Hint(h *dissect.AssetHint) {
-	own := h.Protocol == "arp" || h.Protocol == "dhcp"
-	d := inv.Endpoint(h.MAC, h.IP, 0, h.Time, own)
+	var d *Device
+	switch {
+	case h.Protocol == "arp" || h.Protocol == "dhcp":
+		d = inv.Endpoint(h.MAC, h.IP, 0, h.Time, true)
+	case unicastMAC(h.MAC) && !inv.isRouter(h.MAC):
+		d = inv.deviceForMAC(h.MAC, h.Time)
+	case UnicastIP(h.IP):
+		d = inv.byIP[h.IP]
+		if d == nil {
+			d = inv.Endpoint([6]byte{}, h.IP, 0, h.Time, false)
+		}
+	}
 	if d == nil {
 		return
 	}

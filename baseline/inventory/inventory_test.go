@@ -256,6 +256,7 @@ func BenchmarkEndpointKnown(b *testing.B) {
 
 func ExampleWriteTable() {
 	inv := New(Config{}, nil)
+	inv.Endpoint(macPLC, ipPLC, 0, t0, false) // seen on the wire
 	inv.Hint(&dissect.AssetHint{Protocol: "enip", MAC: macPLC, IP: ipPLC, Role: dissect.RoleController,
 		Vendor: "Rockwell Automation/Allen-Bradley", Model: "1756-ENBT/A", Firmware: "3.6", Time: t0})
 	for _, r := range Export(inv.Devices()) {

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otwatch/otwatch/baseline/inventory"
 	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/sensor/capture"
 	"github.com/otwatch/otwatch/sensor/decode"
@@ -40,6 +41,9 @@ type Options struct {
 	// NoFields skips counting decoded fields (the summary's "fields" map),
 	// which the human-readable summary does not print.
 	NoFields bool
+	// Inventory, when set, is fed with the endpoints of every flow, the
+	// packets outside flows and the dissectors' asset hints.
+	Inventory *inventory.Inventory
 }
 
 // ProtocolStats count one application protocol.
@@ -102,9 +106,14 @@ func RunSource(ctx context.Context, src capture.Source, names []string, opt Opti
 		opt.Registry = dissect.NewRegistry()
 	}
 	out := &lineWriter{w: opt.Out}
+	var inv *lockedInventory
+	if opt.Inventory != nil {
+		inv = &lockedInventory{inv: opt.Inventory}
+	}
 	var cols []*collector
 	pl := pipeline.New(opt.Pipeline, opt.Registry, func(int) pipeline.Sink {
 		c := newCollector(out, opt.NoFields)
+		c.inv = inv
 		cols = append(cols, c)
 		return c
 	})
@@ -198,6 +207,15 @@ type collector struct {
 	txs, hints uint64
 	viols      map[string]uint64
 	noFields   bool
+	inv        *lockedInventory
+}
+
+// lockedInventory serialises the workers' updates of one inventory. The
+// updates are per flow, per hint and per packet outside flows, so the lock is
+// taken rarely.
+type lockedInventory struct {
+	mu  sync.Mutex
+	inv *inventory.Inventory
 }
 
 func newCollector(out *lineWriter, noFields bool) *collector {
@@ -233,6 +251,7 @@ func (c *collector) addIP(a netip.Addr) {
 const (
 	tagMACs = 1 << iota // the flow's endpoint MACs are in the address set
 	tagIPs              // the flow's IPs are in the address set
+	tagInv              // the flow's endpoints are in the inventory
 )
 
 // Packet implements pipeline.Sink. Per-flow facts (addresses, talkers,
@@ -257,6 +276,15 @@ func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction
 	if p.InnerSrcIP.IsValid() {
 		c.addIP(p.InnerSrcIP)
 		c.addIP(p.InnerDstIP)
+		if c.inv != nil {
+			c.inv.mu.Lock()
+			c.inv.inv.Endpoint([6]byte{}, p.InnerSrcIP, 0, p.Time, false)
+			c.inv.inv.Endpoint([6]byte{}, p.InnerDstIP, 0, p.Time, false)
+			c.inv.mu.Unlock()
+		}
+	}
+	if c.inv != nil && (f == nil || f.Tag&tagInv == 0 || p.Layers&decode.LARP != 0) {
+		c.inventoryPacket(p, f)
 	}
 	if f == nil {
 		if p.Layers&decode.LEth != 0 {
@@ -278,6 +306,10 @@ func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction
 		if f.Tag&tagMACs == 0 || p.SrcMAC != *src || p.DstMAC != *dst {
 			c.addMAC(p.SrcMAC)
 			c.addMAC(p.DstMAC)
+			if f.Tag&tagMACs != 0 && c.inv != nil {
+				// Another MAC on a known flow: a router pair, a NIC change.
+				c.inventoryPacket(p, f)
+			}
 			f.Tag |= tagMACs
 		}
 	}
@@ -285,6 +317,34 @@ func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction
 		c.addIP(p.SrcIP)
 		c.addIP(p.DstIP)
 		f.Tag |= tagIPs
+	}
+}
+
+// inventoryPacket records the addresses of a packet outside flows, or of
+// the first packet of a flow.
+func (c *collector) inventoryPacket(p *decode.Packet, f *flow.Flow) {
+	vlan := uint16(0)
+	if p.NumVLAN > 0 {
+		vlan = p.VLANs[p.NumVLAN-1]
+	}
+	var srcMAC, dstMAC [6]byte
+	if p.HasMAC && p.Layers&decode.LEth != 0 {
+		srcMAC, dstMAC = p.SrcMAC, p.DstMAC
+	} else if p.HasMAC {
+		srcMAC = p.SrcMAC // Linux cooked captures know the sender only
+	}
+	c.inv.mu.Lock()
+	if p.Layers&decode.LARP != 0 && p.ARPSenderIP.IsValid() {
+		// The sender's own binding; the target's only when it answers.
+		c.inv.inv.Endpoint(p.ARPSenderMAC, p.ARPSenderIP, vlan, p.Time, true)
+		c.inv.inv.Endpoint(dstMAC, netip.Addr{}, vlan, p.Time, false)
+	} else {
+		c.inv.inv.Endpoint(srcMAC, p.SrcIP, vlan, p.Time, false)
+		c.inv.inv.Endpoint(dstMAC, p.DstIP, vlan, p.Time, false)
+	}
+	c.inv.mu.Unlock()
+	if f != nil {
+		f.Tag |= tagInv
 	}
 }
 
@@ -347,6 +407,11 @@ func (c *collector) Transaction(t *dissect.Transaction) {
 // Hint implements dissect.Emitter.
 func (c *collector) Hint(h *dissect.AssetHint) {
 	c.hints++
+	if c.inv != nil {
+		c.inv.mu.Lock()
+		c.inv.inv.Hint(h)
+		c.inv.mu.Unlock()
+	}
 	c.proto(h.Protocol).Hints++
 	if c.out.w != nil {
 		c.buf = dissect.AppendHintJSON(c.buf, h)
@@ -407,6 +472,11 @@ func (c *collector) FlowEnd(f *flow.Flow, reason string) {
 	if f.Info.Transport != dissect.TransportL2 {
 		c.talk(f.Info.Client.IP, f.Packets[0], f.Bytes[0])
 		c.talk(f.Info.Server.IP, f.Packets[1], f.Bytes[1])
+	}
+	if c.inv != nil && f.Info.Transport != 0 {
+		c.inv.mu.Lock()
+		c.inv.inv.Flow(&f.Info, f.Protocol, f.Packets[1] > 0, f.Last)
+		c.inv.mu.Unlock()
 	}
 	if c.out.w != nil {
 		c.buf = appendFlowJSON(c.buf, f, reason)

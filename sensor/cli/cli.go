@@ -18,6 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/otwatch/otwatch/baseline/inventory"
+	"github.com/otwatch/otwatch/baseline/inventory/oui"
 	"github.com/otwatch/otwatch/dissectors/all"
 	"github.com/otwatch/otwatch/sensor/analyze"
 	"github.com/otwatch/otwatch/sensor/capture"
@@ -104,11 +106,14 @@ func newProtocols(stdout io.Writer) *cobra.Command {
 }
 
 type analyzeFlags struct {
-	json     bool
-	out      string
-	workers  int
-	progress string
-	maxFlows int
+	inventory     bool
+	inventoryJSON string
+	inventoryCSV  string
+	json          bool
+	out           string
+	workers       int
+	progress      string
+	maxFlows      int
 }
 
 func newAnalyze(stdout, stderr io.Writer) *cobra.Command {
@@ -132,6 +137,9 @@ and a non-zero exit status.`,
 	f.IntVar(&fl.workers, "workers", 1, "worker goroutines (flows are sharded by host pair)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always, never")
 	f.IntVar(&fl.maxFlows, "max-flows", 0, "flow table capacity per worker (0: default)")
+	f.BoolVar(&fl.inventory, "inventory", false, "print the asset inventory (devices) as a table")
+	f.StringVar(&fl.inventoryJSON, "inventory-json", "", "write the asset inventory as JSON to this file")
+	f.StringVar(&fl.inventoryCSV, "inventory-csv", "", "write the asset inventory as CSV to this file")
 	return cmd
 }
 
@@ -146,6 +154,10 @@ func isTerminal(w io.Writer) bool {
 
 func runAnalyze(ctx context.Context, fl analyzeFlags, files []string, stdout, stderr io.Writer) error {
 	opt := analyze.Options{Registry: all.Registry(), NoFields: !fl.json}
+	wantInv := fl.inventory || fl.inventoryJSON != "" || fl.inventoryCSV != ""
+	if wantInv {
+		opt.Inventory = inventory.New(inventory.Config{}, oui.New())
+	}
 	opt.Pipeline = pipeline.Config{Workers: fl.workers}
 	opt.Pipeline.Flow.MaxFlows = fl.maxFlows
 	var outFile *os.File
@@ -187,6 +199,11 @@ func runAnalyze(ctx context.Context, fl analyzeFlags, files []string, stdout, st
 	} else if fl.out != "-" {
 		printSummary(stdout, sum)
 	}
+	if wantInv {
+		if ierr := writeInventory(fl, opt.Inventory, stdout); ierr != nil {
+			return ierr
+		}
+	}
 	if err != nil {
 		var fe *capture.FileError
 		if errors.As(err, &fe) {
@@ -194,6 +211,36 @@ func runAnalyze(ctx context.Context, fl analyzeFlags, files []string, stdout, st
 			return &exitError{code: 2}
 		}
 		return err
+	}
+	return nil
+}
+
+func writeInventory(fl analyzeFlags, inv *inventory.Inventory, stdout io.Writer) error {
+	devs := inv.Devices()
+	if fl.inventory {
+		fmt.Fprintf(stdout, "\nAsset inventory (%d devices):\n", len(devs))
+		if err := inventory.WriteTable(stdout, devs); err != nil {
+			return err
+		}
+	}
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer, []*inventory.Device) error
+	}{{fl.inventoryJSON, inventory.WriteJSON}, {fl.inventoryCSV, inventory.WriteCSV}} {
+		if out.path == "" {
+			continue
+		}
+		f, err := os.Create(out.path)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		if err := out.write(f, devs); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
 	}
 	return nil
 }
