@@ -46,8 +46,29 @@ func New(cfg Config, reg *dissect.Registry, emit dissect.Emitter, obs Observer, 
 	for i := range t.heads {
 		t.heads[i], t.tails[i] = -1, -1
 	}
-	t.ctx.Emit = emit
+	t.ctx.Emit = &hintFiller{t: t, Emitter: emit}
 	return t
+}
+
+// hintFiller passes everything to the sink's emitter, filling the MAC and
+// IP of asset hints that leave them zero from the flow endpoint they are
+// about (dissect.AssetHint.Side), as the contract promises dissectors.
+type hintFiller struct {
+	dissect.Emitter
+	t *Table
+}
+
+// Hint implements dissect.Emitter.
+func (h *hintFiller) Hint(a *dissect.AssetHint) {
+	f := h.t.ctx.Flow
+	if f == nil || a.MAC != ([6]byte{}) || a.IP.IsValid() {
+		h.Emitter.Hint(a)
+		return
+	}
+	c := *a
+	ep := f.Endpoint(a.Side)
+	c.MAC, c.IP = ep.MAC, ep.IP
+	h.Emitter.Hint(&c)
 }
 
 func (t *Table) flow(i int32) *Flow { return &t.flows[i/slabChunk][i%slabChunk] }
