@@ -116,7 +116,7 @@ type Dissector struct {
 }
 
 // New returns the per-flow MMS dissector.
-func New() *Dissector {
+func New() dissect.Dissector {
 	d := &Dissector{}
 	d.tx.Attrs = d.attrs[:0]
 	d.onExpire = d.expired

@@ -155,7 +155,7 @@ type Dissector struct {
 }
 
 // New returns the per-flow S7comm dissector.
-func New() *Dissector {
+func New() dissect.Dissector {
 	d := &Dissector{}
 	d.tx.Attrs = d.attrs[:0]
 	d.onExpire = d.expired
