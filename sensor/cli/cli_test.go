@@ -127,3 +127,31 @@ func TestProtocolsListsDissectors(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
+
+func TestAnalyzeInventoryOutputs(t *testing.T) {
+	path := filepath.Join(dissectortest.RepoRoot(t), "pcaps/modbus/ModbusTCP.pcap")
+	dir := t.TempDir()
+	jsonPath, csvPath := filepath.Join(dir, "inv.json"), filepath.Join(dir, "inv.csv")
+	code, out, errs := run(t, "analyze", "--inventory", "--inventory-json", jsonPath, "--inventory-csv", csvPath, path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "Asset inventory (14 devices)") || !strings.Contains(out, "141.81.0.10") {
+		t.Fatalf("inventory table missing:\n%s", out)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	if err := json.Unmarshal(b, &recs); err != nil || len(recs) != 14 {
+		t.Fatalf("JSON inventory: %v, %d records", err, len(recs))
+	}
+	c, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(c), "\n"); lines != 15 {
+		t.Fatalf("CSV inventory has %d lines, want header + 14", lines)
+	}
+}
