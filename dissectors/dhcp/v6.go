@@ -66,7 +66,8 @@ const maxRelayDepth = 8
 // of a relay chain. Slices point into the datagram.
 type Packet6 struct {
 	MsgType     uint8
-	Relayed     int // relay headers peeled off
+	Relayed     int      // relay headers peeled off
+	PeerAddr    [16]byte // peer address of the innermost relay header (the client)
 	Xid         uint32
 	ClientDUID  []byte
 	ServerDUID  []byte
@@ -110,6 +111,7 @@ func Parse6(b []byte, p *Packet6) bool {
 			p.Problem = ProbOptLength
 			return true
 		}
+		p.PeerAddr = [16]byte(b[18:34])
 		inner := p.options(b[34:], 0)
 		if inner == nil {
 			return true
@@ -405,6 +407,10 @@ func (d *dissector6) clientHint(dir dissect.Direction) {
 	if p.Relayed == 0 {
 		sender := d.ctx.Flow.Endpoint(dir)
 		h.MAC, h.IP = sender.MAC, sender.IP
+	} else {
+		// The sender is a relay agent: the client is the peer address of
+		// the innermost relay header.
+		h.IP = netip.AddrFrom16(p.PeerAddr).Unmap()
 	}
 	if mac, ok := ClientMAC(p.ClientDUID); ok {
 		h.MAC = mac
@@ -450,9 +456,8 @@ func (d *dissector6) serverHint(dir dissect.Direction) {
 	h := &d.hint
 	*h = dissect.AssetHint{Time: d.ctx.Time, Protocol: Name6, Side: dir, Role: dissect.RoleServer,
 		Evidence: "sends DHCPv6 replies", Extra: d.extra[:0]}
-	if p.Relayed == 0 {
-		h.MAC, h.IP = sender.MAC, sender.IP
-	}
+	// A RELAY-REPL is sent by the server itself to the relay agent.
+	h.MAC, h.IP = sender.MAC, sender.IP
 	buf := d.buf[:0]
 	if len(p.ServerDUID) > 0 {
 		buf = appendHex(buf, p.ServerDUID)

@@ -110,7 +110,7 @@ func TestQueryResponse(t *testing.T) {
 		case hi.Role == dissect.RoleServer && hi.MAC == serverMAC && hi.IP == netip.MustParseAddr("10.0.0.53"):
 			role++
 		case len(hi.Extra) == 2 && string(hi.Extra[0].Str) == "www.example.com" && string(hi.Extra[1].Str) == "93.184.216.34" &&
-			!hi.IP.IsValid() && hi.MAC == [6]byte{}:
+			hi.IP == netip.MustParseAddr("93.184.216.34") && hi.MAC == [6]byte{} && hi.Name == "":
 			binding++
 		default:
 			t.Errorf("unexpected hint %+v", hi)

@@ -110,7 +110,8 @@ func (d *dissector) selfHint(dir dissect.Direction, evidence string) *dissect.As
 
 // nameHint reports that name resolves to ip. An mDNS or LLMNR responder
 // answers for itself: the hint names the sender. A DNS server names other
-// hosts: the binding goes to Extra only (dns_name, dns_ip).
+// hosts: the hint is about the answered address (IP set, MAC unknown) and the
+// name goes to Extra only (dns_name, with dns_ip), not to Name.
 func (d *dissector) nameHint(dir dissect.Direction, name []byte, ip netip.Addr) {
 	ipb := ip.AppendTo(d.strBuf[:0])
 	k := fnv(fnv(fnvBasis, name), ipb)
@@ -118,8 +119,10 @@ func (d *dissector) nameHint(dir dissect.Direction, name []byte, ip netip.Addr) 
 		return
 	}
 	if d.kind == kindDNS {
-		d.hint = dissect.AssetHint{Time: d.ctx.Time, Protocol: d.name, Side: dir, Evidence: "DNS answer about another host",
-			Extra: d.extra[:0]}
+		// IP is the answered address, so the hint is about that host: left
+		// zero, the flow engine would fill in the DNS server's MAC and IP.
+		d.hint = dissect.AssetHint{Time: d.ctx.Time, Protocol: d.name, Side: dir, IP: ip,
+			Evidence: "DNS answer about another host", Extra: d.extra[:0]}
 		d.hint.Extra = append(d.hint.Extra, dissect.Attr{Key: "dns_name", Str: name, IsStr: true},
 			dissect.Attr{Key: "dns_ip", Str: ipb, IsStr: true})
 		d.ctx.Emit.Hint(&d.hint)
