@@ -148,6 +148,7 @@ type Flow struct {
 	given     bool // dissector search over (found or given up)
 	gaps      uint32
 	dis       dissect.Dissector
+	held      *probeHold // TCP bytes held while probes ask for more
 	self      int32
 	prev      int32
 	next      int32

@@ -360,3 +360,27 @@ func BenchmarkProcessManyFlows(b *testing.B) {
 		b.Fatal(fmt.Sprintf("%d flows", h.t.Len()))
 	}
 }
+
+// TestProbeHeldBytesReachTheDissector splits a protocol's first message so
+// that the probe needs more: the dissector chosen later sees every byte.
+func TestProbeHeldBytesReachTheDissector(t *testing.T) {
+	probe := func(b []byte) dissect.ProbeResult {
+		if len(b) < 6 {
+			return dissect.ProbeNeedMore
+		}
+		if string(b[:6]) == "HEADER" {
+			return dissect.ProbeYes
+		}
+		return dissect.ProbeNo
+	}
+	var rec *recorder
+	spec := dissect.Spec{Name: "hdr", Class: dissect.ClassIT, TCPPorts: []uint16{7000}, Probe: probe,
+		New: func() dissect.Dissector { rec = &recorder{}; return rec }}
+	h := newHarness(Config{}, spec)
+	h.t.Process(tcpPkt(hmi, plc, 40000, 7000, 1, 0, pshAck, "HEA", 0))
+	h.t.Process(tcpPkt(hmi, plc, 40000, 7000, 4, 0, pshAck, "DER+body", 1))
+	h.t.Process(tcpPkt(plc, hmi, 7000, 40000, 1, 12, pshAck, "reply", 2))
+	if rec == nil || rec.data[0].String() != "HEADER+body" || rec.data[1].String() != "reply" {
+		t.Fatalf("dissector saw %v", rec)
+	}
+}

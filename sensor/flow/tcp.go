@@ -194,21 +194,44 @@ func (t *Table) deliverTCP(f *Flow, dir dissect.Direction, data []byte) {
 	t.deliver(f, dir, data, nil)
 }
 
+// maxProbeBuffer bounds the TCP bytes held while a probe asks for more.
+const maxProbeBuffer = 2048
+
+// probeHold keeps the TCP bytes of one direction that a probe could not yet
+// judge, so that the dissector chosen later sees the stream from its start.
+type probeHold struct {
+	dir dissect.Direction
+	buf []byte
+}
+
 // deliver hands application bytes to the flow's dissector, choosing one on
 // the first payload (p is the packet for L2 flows, nil otherwise).
 func (t *Table) deliver(f *Flow, dir dissect.Direction, data []byte, p *decode.Packet) {
 	if !f.given {
-		t.choose(f, data, p)
+		inHeld := t.choose(f, dir, data, p)
+		if f.dis == nil {
+			return
+		}
+		if h := f.held; h != nil {
+			// Feed what the probes held, then this chunk if it was not part of it.
+			f.held = nil
+			f.dis.Feed(&t.ctx, h.dir, h.buf)
+			if inHeld {
+				return
+			}
+		}
 	}
 	if f.dis != nil {
 		f.dis.Feed(&t.ctx, dir, data)
 	}
 }
 
-func (t *Table) choose(f *Flow, data []byte, p *decode.Packet) {
+// choose picks the flow's dissector. It reports whether data was added to
+// the bytes held for the probes (and so must not be fed again).
+func (t *Table) choose(f *Flow, dir dissect.Direction, data []byte, p *decode.Packet) (inHeld bool) {
 	if t.reg == nil {
 		f.given = true
-		return
+		return false
 	}
 	idx := -1
 	if f.l2 {
@@ -221,24 +244,38 @@ func (t *Table) choose(f *Flow, data []byte, p *decode.Packet) {
 			}
 		}
 	} else {
+		probe := data
+		tcp := f.Info.Transport == dissect.TransportTCP
+		if tcp && f.held != nil && f.held.dir == dir && len(f.held.buf)+len(data) <= maxProbeBuffer {
+			f.held.buf = append(f.held.buf, data...)
+			probe = f.held.buf
+			inHeld = true
+		}
 		var res dissect.ProbeResult
-		idx, res = t.reg.Select(f.Info.Transport, f.Info.Server.Port, f.Info.Client.Port, data)
+		idx, res = t.reg.Select(f.Info.Transport, f.Info.Server.Port, f.Info.Client.Port, probe)
 		if res == dissect.ProbeNeedMore {
 			f.probes++
 			if int(f.probes) < t.cfg.ProbeLimit {
-				return
+				if tcp && f.held == nil && len(data) <= maxProbeBuffer {
+					f.held = &probeHold{dir: dir, buf: append(make([]byte, 0, 256), data...)}
+				}
+				return inHeld
 			}
 		}
 		f.given = true
+		if idx < 0 {
+			f.held = nil
+		}
 	}
 	if idx < 0 {
 		t.Stats.Unidentified++
-		return
+		return inHeld
 	}
 	s := t.reg.Spec(idx)
 	f.dis = s.New()
 	f.Protocol = s.Name
 	t.Stats.Dissected++
+	return inHeld
 }
 
 func (t *Table) getBuf(n int) []byte {
