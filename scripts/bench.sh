@@ -19,9 +19,7 @@ SAMPLES=.bench/samples.pcap
 if [ ! -s "$SAMPLES" ]; then
   # The Ethernet sample captures, merged into one file for one measurement.
   mapfile -t eth < <(find pcaps -path pcaps/expected -prune -o -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -print |
-    sort | while read -r f; do
-      if [ "$(tshark -r "$f" -T fields -e frame.protocols -c 1 2>/dev/null | cut -d: -f1)" = eth ]; then echo "$f"; fi
-    done)
+    sort | xargs capinfos -T -r -E 2>/dev/null | awk -F'\t' '$2 == "ether" {print $1}')
   mergecap -F pcap -w "$SAMPLES" "${eth[@]}"
 fi
 
