@@ -83,6 +83,25 @@ type Worker struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 	errs    [16]uint64
+
+	// pub is a copy of the worker-owned counters for readers on other
+	// goroutines, refreshed every publishEvery packets and when a run ends.
+	mu  sync.Mutex
+	pub published
+}
+
+type published struct {
+	errs [16]uint64
+	dec  decode.Stats
+	flow flow.Stats
+}
+
+const publishEvery = 4096
+
+func (w *Worker) publish() {
+	w.mu.Lock()
+	w.pub = published{errs: w.errs, dec: w.dec.Stats, flow: w.Flows.Stats}
+	w.mu.Unlock()
 }
 
 // Process decodes one captured packet and runs it through the flow table.
@@ -95,7 +114,9 @@ func (w *Worker) Process(cp *capture.Packet, frame uint64) {
 	}
 	f, dir := w.Flows.Process(p)
 	w.sink.Packet(p, f, dir)
-	w.packets.Add(1)
+	if w.packets.Add(1)%publishEvery == 0 {
+		w.publish()
+	}
 	w.bytes.Add(uint64(cp.Length))
 }
 
@@ -138,6 +159,7 @@ func (p *Pipeline) Run(ctx context.Context, src capture.Source) error {
 	}
 	for _, w := range p.Workers {
 		w.Flows.Flush()
+		w.publish()
 	}
 	return err
 }
@@ -159,6 +181,7 @@ func (p *Pipeline) RunSources(ctx context.Context, srcs []capture.Source) error 
 			defer wg.Done()
 			errs[i] = p.inline(ctx, p.Workers[i], s)
 			p.Workers[i].Flows.Flush()
+			p.Workers[i].publish()
 		}(i, s)
 	}
 	wg.Wait()
@@ -321,19 +344,23 @@ func (p *Pipeline) dispatch(ctx context.Context, src capture.Source) error {
 	return errs.err()
 }
 
-// Snapshot returns the counters so far. Packet and byte totals are exact at
-// any time; the decoder and flow counters are read from the workers without
-// a lock and are exact once Run has returned.
+// Snapshot returns the counters so far; it may be called from any
+// goroutine. Packet and byte totals are exact at any time; the decoder and
+// flow counters trail by up to a few thousand packets while a run goes on
+// and are exact once Run has returned.
 func (p *Pipeline) Snapshot() Stats {
 	var s Stats
 	for _, w := range p.Workers {
 		s.Packets += w.packets.Load()
 		s.Bytes += w.bytes.Load()
-		for i := range w.errs {
-			s.DecodeErrs[i] += w.errs[i]
+		w.mu.Lock()
+		pub := w.pub
+		w.mu.Unlock()
+		for i := range pub.errs {
+			s.DecodeErrs[i] += pub.errs[i]
 		}
-		addDecode(&s.Decode, &w.dec.Stats)
-		addFlow(&s.Flow, &w.Flows.Stats)
+		addDecode(&s.Decode, &pub.dec)
+		addFlow(&s.Flow, &pub.flow)
 	}
 	s.QueueDrops = p.drops.Load()
 	p.mu.Lock()
