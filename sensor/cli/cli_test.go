@@ -155,3 +155,18 @@ func TestAnalyzeInventoryOutputs(t *testing.T) {
 		t.Fatalf("CSV inventory has %d lines, want header + 14", lines)
 	}
 }
+
+func TestAnalyzeProgressBar(t *testing.T) {
+	path := filepath.Join(dissectortest.RepoRoot(t), "pcaps/modbus/ModbusTCP.pcap")
+	code, _, errs := run(t, "analyze", "--progress", "always", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "100.0%") || !strings.Contains(errs, "MiB/s") {
+		t.Fatalf("no progress bar on stderr: %q", errs)
+	}
+	// Without a terminal, auto draws nothing.
+	if _, _, errs := run(t, "analyze", path); errs != "" {
+		t.Fatalf("progress drawn without a terminal: %q", errs)
+	}
+}
