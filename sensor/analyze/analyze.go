@@ -463,8 +463,8 @@ func (c *collector) FieldBytes(name string, v []byte) {
 // FlowEnd implements flow.Observer.
 func (c *collector) FlowEnd(f *flow.Flow, reason string) {
 	c.flows++
-	if f.Protocol != "" {
-		ps := c.proto(f.Protocol)
+	if f.Protocol() != "" {
+		ps := c.proto(f.Protocol())
 		ps.Flows++
 		ps.Packets += f.Packets[0] + f.Packets[1]
 		ps.Bytes += f.Bytes[0] + f.Bytes[1]
@@ -475,7 +475,7 @@ func (c *collector) FlowEnd(f *flow.Flow, reason string) {
 	}
 	if c.inv != nil && f.Info.Transport != 0 {
 		c.inv.mu.Lock()
-		c.inv.inv.Flow(&f.Info, f.Protocol, f.Packets[1] > 0, f.Last)
+		c.inv.inv.Flow(&f.Info, f.Protocol(), f.Packets[1] > 0, f.Last())
 		c.inv.mu.Unlock()
 	}
 	if c.out.w != nil {
@@ -490,9 +490,9 @@ func appendFlowJSON(b []byte, f *flow.Flow, reason string) []byte {
 	b = append(b, `,"start":"`...)
 	b = f.Info.Start.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","last":"`...)
-	b = f.Last.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = f.Last().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","protocol":`...)
-	b = dissect.AppendString(b, f.Protocol)
+	b = dissect.AppendString(b, f.Protocol())
 	b = append(b, `,"packets":[`...)
 	b = strconv.AppendUint(b, f.Packets[0], 10)
 	b = append(b, ',')
@@ -501,10 +501,10 @@ func appendFlowJSON(b []byte, f *flow.Flow, reason string) []byte {
 	b = strconv.AppendUint(b, f.Bytes[0], 10)
 	b = append(b, ',')
 	b = strconv.AppendUint(b, f.Bytes[1], 10)
-	b = append(b, `],"payload":[`...)
-	b = strconv.AppendUint(b, f.Payload[0], 10)
+	b = append(b, `],"stream_bytes":[`...)
+	b = strconv.AppendUint(b, f.StreamBytes(0), 10)
 	b = append(b, ',')
-	b = strconv.AppendUint(b, f.Payload[1], 10)
+	b = strconv.AppendUint(b, f.StreamBytes(1), 10)
 	b = append(b, `],"gaps":`...)
 	b = strconv.AppendUint(b, uint64(f.Gaps()), 10)
 	b = append(b, `,"end":`...)

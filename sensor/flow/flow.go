@@ -120,43 +120,61 @@ type half struct {
 	init      bool
 	fin       bool
 	delivered uint64
-	ooo       []seg // out-of-order segments sorted by seq, nil when none
-	oooBytes  int
+	q         *oooQueue // out-of-order segments, nil when none were ever held
+}
+
+// oooQueue holds a direction's out-of-order segments, sorted by sequence
+// number. It is allocated the first time a flow needs it and kept.
+type oooQueue struct {
+	segs  []seg
+	bytes int
 }
 
 // Flow is one conversation. The dissect.Flow inside it is what dissectors
 // and records see.
 type Flow struct {
 	Info    dissect.Flow
-	Last    time.Time
+	lastNs  int64 // time of the last packet, UnixNano
+	hash    uint64
 	Packets [2]uint64 // per dissect.Direction
 	Bytes   [2]uint64 // wire bytes per direction
-	Payload [2]uint64 // application bytes per direction
-	// Protocol is the name of the dissector attached, "" when none.
-	Protocol string
+	spec    *dissect.Spec
+	dis     dissect.Dissector
+	held    *probeHold // TCP bytes held while probes ask for more
+	tcp     [2]half
 	// Tag is free for the pipeline's sink to mark what it already recorded
 	// about the flow; the table zeroes it when the flow is created.
-	Tag uint32
-
-	hash      uint64
-	tcp       [2]half
+	Tag       uint32
+	gaps      uint32
+	self      int32
+	prev      int32
+	next      int32
+	etherType uint16
 	state     uint8
 	list      uint8
 	l2        bool
 	sawSYN    bool
 	probes    uint8
 	given     bool // dissector search over (found or given up)
-	gaps      uint32
-	dis       dissect.Dissector
-	held      *probeHold // TCP bytes held while probes ask for more
-	self      int32
-	prev      int32
-	next      int32
 	used      bool
 	proto     uint8 // IP protocol
 	llcDSAP   uint8
-	etherType uint16
 }
+
+// Protocol returns the name of the dissector attached, "" when none.
+func (f *Flow) Protocol() string {
+	if f.spec == nil {
+		return ""
+	}
+	return f.spec.Name
+}
+
+// StreamBytes returns the TCP stream bytes delivered in direction d (0 for
+// other transports).
+func (f *Flow) StreamBytes(d dissect.Direction) uint64 { return f.tcp[d].delivered }
+
+// Last returns the time of the flow's last packet.
+func (f *Flow) Last() time.Time { return time.Unix(0, f.lastNs).UTC() }
 
 // Gaps returns the number of TCP gaps seen in the flow.
 func (f *Flow) Gaps() uint32 { return f.gaps }

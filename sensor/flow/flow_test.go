@@ -104,8 +104,8 @@ func TestTCPHandshakeAndInOrderStream(t *testing.T) {
 	if r.data[0].String() != "req1req2" || r.data[1].String() != "resp1" || len(r.gaps) != 0 {
 		t.Fatalf("stream: %q / %q gaps %v", r.data[0].String(), r.data[1].String(), r.gaps)
 	}
-	if f.Protocol != "rec" || f.Packets != [2]uint64{3, 2} {
-		t.Fatalf("protocol %q packets %v", f.Protocol, f.Packets)
+	if f.Protocol() != "rec" || f.Packets != [2]uint64{3, 2} {
+		t.Fatalf("protocol %q packets %v", f.Protocol(), f.Packets)
 	}
 }
 
@@ -228,15 +228,15 @@ func TestDissectorChosenByContentOnOddPort(t *testing.T) {
 		New: func() dissect.Dissector { created++; return &recorder{} }}
 	h := newHarness(Config{ProbeLimit: 3}, magic)
 	f, _ := h.t.Process(tcpPkt(hmi, plc, 40000, 7777, 1, 0, pshAck, "MAGIC!", 0))
-	if f.Protocol != "magic" || created != 1 {
-		t.Fatalf("odd port: protocol %q", f.Protocol)
+	if f.Protocol() != "magic" || created != 1 {
+		t.Fatalf("odd port: protocol %q", f.Protocol())
 	}
 	// Too short to tell, three times: given up and counted.
 	g, _ := h.t.Process(tcpPkt(hmi, plc, 40001, 7777, 1, 0, pshAck, "M", 0))
 	h.t.Process(tcpPkt(hmi, plc, 40001, 7777, 2, 0, pshAck, "A", 1))
 	h.t.Process(tcpPkt(hmi, plc, 40001, 7777, 3, 0, pshAck, "G", 2))
-	if g.Protocol != "" || h.t.Stats.Unidentified != 1 {
-		t.Fatalf("protocol %q unidentified %d", g.Protocol, h.t.Stats.Unidentified)
+	if g.Protocol() != "" || h.t.Stats.Unidentified != 1 {
+		t.Fatalf("protocol %q unidentified %d", g.Protocol(), h.t.Stats.Unidentified)
 	}
 }
 
@@ -249,7 +249,7 @@ func TestL2FlowsByEtherType(t *testing.T) {
 		DstMAC: [6]byte{1, 0x0c, 0xcd, 1, 0, 1}, EtherType: 0x88B8, Payload: []byte{0, 1, 0, 8}}
 	for i := 0; i < 3; i++ {
 		f, _ := h.t.Process(p)
-		if f == nil || f.Protocol != "goose" || f.Info.Transport != dissect.TransportL2 {
+		if f == nil || f.Protocol() != "goose" || f.Info.Transport != dissect.TransportL2 {
 			t.Fatalf("L2 flow: %+v", f)
 		}
 	}

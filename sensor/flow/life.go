@@ -58,7 +58,7 @@ func (t *Table) expire(now time.Time) {
 		to := t.timeout(l)
 		for t.heads[l] >= 0 {
 			f := t.flow(t.heads[l])
-			if now.Sub(f.Last) <= to {
+			if now.UnixNano()-f.lastNs <= int64(to) {
 				break
 			}
 			if l == listClosed {
@@ -80,7 +80,7 @@ func (t *Table) evictOldest() bool {
 		if h < 0 {
 			continue
 		}
-		if best < 0 || t.flow(h).Last.Before(t.flow(best).Last) || l == listClosed {
+		if best < 0 || t.flow(h).lastNs < t.flow(best).lastNs || l == listClosed {
 			best = h
 			if l == listClosed {
 				break
@@ -112,14 +112,14 @@ func (t *Table) ExpireNow(now time.Time) { t.expire(now) }
 // and the observer, and frees the flow.
 func (t *Table) end(f *Flow, reason string) {
 	t.ctx.Flow = &f.Info
-	t.ctx.Time = f.Last
+	t.ctx.Time = f.Last()
 	if f.l2 || f.proto != 6 {
 		// nothing buffered
 	} else {
 		for d := range f.tcp {
 			h := &f.tcp[d]
-			for len(h.ooo) > 0 {
-				s := h.ooo[0]
+			for h.q != nil && len(h.q.segs) > 0 {
+				s := h.q.segs[0]
 				gap := int(s.seq - h.next)
 				if gap > 0 {
 					t.gap(f, dissect.Direction(d), gap)

@@ -177,7 +177,7 @@ func (t *Table) Process(p *decode.Packet) (*Flow, dissect.Direction) {
 			return nil, 0
 		}
 	}
-	f.Last = p.Time
+	f.lastNs = p.Time.UnixNano()
 	f.Packets[dir]++
 	f.Bytes[dir] += uint64(p.WireLen)
 	t.ctx.Flow = &f.Info
@@ -187,7 +187,6 @@ func (t *Table) Process(p *decode.Packet) (*Flow, dissect.Direction) {
 		t.tcpPacket(f, dir, p)
 	} else {
 		if len(p.Payload) > 0 && (l2 || proto == decode.ProtoUDP) {
-			f.Payload[dir] += uint64(len(p.Payload))
 			t.deliver(f, dir, p.Payload, p)
 		}
 		t.touch(f, listDatagram)
@@ -228,10 +227,9 @@ func (t *Table) create(p *decode.Packet, h uint64, pos uint64, l2 bool, proto ui
 		t.nflows++
 	}
 	f := t.flow(slot)
-	keep := f.tcp[0].ooo[:0]
-	keep1 := f.tcp[1].ooo[:0]
+	q0, q1 := f.tcp[0].q, f.tcp[1].q // keep queues (emptied at flow end) for reuse
 	*f = Flow{self: slot, hash: h, used: true, l2: l2, proto: proto, prev: -1, next: -1, list: listDatagram}
-	f.tcp[0].ooo, f.tcp[1].ooo = keep, keep1
+	f.tcp[0].q, f.tcp[1].q = q0, q1
 	t.nextID++
 	f.Info.ID = t.idBase + t.nextID
 	f.Info.VLAN = vlan

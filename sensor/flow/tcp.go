@@ -29,12 +29,11 @@ func (t *Table) tcpPacket(f *Flow, dir dissect.Direction, p *decode.Packet) {
 	// proves the bytes before it were lost by the capture: report the gap.
 	if flags&decode.TCPAck != 0 {
 		rev := &f.tcp[dir^1]
-		if len(rev.ooo) > 0 && seqDiff(p.Ack, rev.ooo[0].seq) > 0 {
+		if rev.q != nil && len(rev.q.segs) > 0 && seqDiff(p.Ack, rev.q.segs[0].seq) > 0 {
 			t.fillGap(f, dir^1)
 		}
 	}
 	if n := len(p.Payload); n > 0 && flags&decode.TCPSyn == 0 {
-		f.Payload[dir] += uint64(n)
 		if f.state < tcpEstablished {
 			f.state = tcpEstablished
 		}
@@ -81,37 +80,41 @@ func (t *Table) tcpPacket(f *Flow, dir dissect.Direction, p *decode.Packet) {
 // buffer keeps an out-of-order segment, within the stream and table caps.
 func (t *Table) buffer(f *Flow, dir dissect.Direction, seq uint32, data []byte) {
 	h := &f.tcp[dir]
+	if h.q == nil {
+		h.q = &oooQueue{}
+	}
+	q := h.q
 	switch {
-	case h.oooBytes+len(data) > t.cfg.MaxStreamBuffer:
+	case q.bytes+len(data) > t.cfg.MaxStreamBuffer:
 		t.Stats.StreamBufHits++
 	case t.Stats.BufferedBytes+len(data) > t.cfg.MaxTotalBuffer:
 		t.Stats.TotalBufHits++
-	case len(h.ooo) >= maxOOOSegments:
+	case len(q.segs) >= maxOOOSegments:
 		t.Stats.StreamBufHits++
 	default:
 		t.Stats.OutOfOrder++
 		buf := t.getBuf(len(data))
 		buf = append(buf, data...)
 		// Insert sorted by sequence number; drop exact duplicates.
-		i := len(h.ooo)
-		for i > 0 && seqDiff(h.ooo[i-1].seq, seq) > 0 {
+		i := len(q.segs)
+		for i > 0 && seqDiff(q.segs[i-1].seq, seq) > 0 {
 			i--
 		}
-		if i > 0 && h.ooo[i-1].seq == seq {
+		if i > 0 && q.segs[i-1].seq == seq {
 			t.putBuf(buf)
 			t.Stats.Retransmissions++
 			return
 		}
-		h.ooo = append(h.ooo, seg{})
-		copy(h.ooo[i+1:], h.ooo[i:])
-		h.ooo[i] = seg{seq: seq, data: buf}
-		h.oooBytes += len(buf)
+		q.segs = append(q.segs, seg{})
+		copy(q.segs[i+1:], q.segs[i:])
+		q.segs[i] = seg{seq: seq, data: buf}
+		q.bytes += len(buf)
 		t.Stats.BufferedBytes += len(buf)
 		return
 	}
 	// Caps hit: give up on the missing bytes, deliver what we hold, then
 	// this segment.
-	if len(h.ooo) > 0 {
+	if len(q.segs) > 0 {
 		t.fillGap(f, dir)
 	}
 	if d := seqDiff(seq, h.next); d > 0 {
@@ -127,12 +130,12 @@ func (t *Table) buffer(f *Flow, dir dissect.Direction, seq uint32, data []byte) 
 // delivers the buffer.
 func (t *Table) fillGap(f *Flow, dir dissect.Direction) {
 	h := &f.tcp[dir]
-	if len(h.ooo) == 0 {
+	if h.q == nil || len(h.q.segs) == 0 {
 		return
 	}
-	if d := seqDiff(h.ooo[0].seq, h.next); d > 0 {
+	if d := seqDiff(h.q.segs[0].seq, h.next); d > 0 {
 		t.gap(f, dir, int(d))
-		h.next = h.ooo[0].seq
+		h.next = h.q.segs[0].seq
 	}
 	t.drain(f, dir)
 }
@@ -140,8 +143,8 @@ func (t *Table) fillGap(f *Flow, dir dissect.Direction) {
 // drain delivers buffered segments that are now in order.
 func (t *Table) drain(f *Flow, dir dissect.Direction) {
 	h := &f.tcp[dir]
-	for len(h.ooo) > 0 {
-		d := seqDiff(h.ooo[0].seq, h.next)
+	for h.q != nil && len(h.q.segs) > 0 {
+		d := seqDiff(h.q.segs[0].seq, h.next)
 		if d > 0 {
 			return
 		}
@@ -153,11 +156,12 @@ func (t *Table) drain(f *Flow, dir dissect.Direction) {
 // at or after h.next.
 func (t *Table) takeOOO(f *Flow, dir dissect.Direction) {
 	h := &f.tcp[dir]
-	s := h.ooo[0]
-	copy(h.ooo, h.ooo[1:])
-	h.ooo[len(h.ooo)-1] = seg{}
-	h.ooo = h.ooo[:len(h.ooo)-1]
-	h.oooBytes -= len(s.data)
+	q := h.q
+	s := q.segs[0]
+	copy(q.segs, q.segs[1:])
+	q.segs[len(q.segs)-1] = seg{}
+	q.segs = q.segs[:len(q.segs)-1]
+	q.bytes -= len(s.data)
 	t.Stats.BufferedBytes -= len(s.data)
 	d := seqDiff(s.seq, h.next)
 	if d <= 0 && int(-d) < len(s.data) {
@@ -273,7 +277,7 @@ func (t *Table) choose(f *Flow, dir dissect.Direction, data []byte, p *decode.Pa
 	}
 	s := t.reg.Spec(idx)
 	f.dis = s.New()
-	f.Protocol = s.Name
+	f.spec = s
 	t.Stats.Dissected++
 	return inHeld
 }

@@ -51,7 +51,7 @@ func (s *flowSink) Packet(*decode.Packet, *flow.Flow, dissect.Direction) {
 func FlowKey(f *flow.Flow) string {
 	i := &f.Info
 	return fmt.Sprintf("%s vlan%d %v/%x:%d -> %v/%x:%d et%x %s pk%v by%v", i.Transport, i.VLAN, i.Client.IP,
-		i.Client.MAC, i.Client.Port, i.Server.IP, i.Server.MAC, i.Server.Port, i.EtherType, f.Protocol, f.Packets, f.Payload)
+		i.Client.MAC, i.Client.Port, i.Server.IP, i.Server.MAC, i.Server.Port, i.EtherType, f.Protocol(), f.Packets, f.Bytes)
 }
 
 func runCapture(t *testing.T, path string, workers int) ([]string, map[string]int, pipeline.Stats) {
