@@ -763,7 +763,7 @@ func (d *dissector) newHint(ctx *dissect.Context, dir dissect.Direction) *dissec
 }
 
 // certificate decodes the leaf certificate of a Certificate message into a
-// server hint.
+// hint for its sender (the server, or a client authenticating with one).
 func (d *dissector) certificate(ctx *dissect.Context, dir dissect.Direction, m []byte) {
 	if len(m) < 6 {
 		return
@@ -781,7 +781,11 @@ func (d *dissector) certificate(ctx *dissect.Context, dir dissect.Direction, m [
 		return
 	}
 	hi := d.newHint(ctx, dir)
-	hi.Role, hi.Evidence = dissect.RoleServer, "presents a TLS server certificate"
+	if dir == dissect.ToClient {
+		hi.Role, hi.Evidence = dissect.RoleServer, "presents a TLS server certificate"
+	} else {
+		hi.Role, hi.Evidence = dissect.RoleClient, "presents a TLS client certificate"
+	}
 	if c.subjectCN != nil {
 		hi.Name = string(c.subjectCN)
 		hi.Extra = append(hi.Extra, dissect.Attr{Key: "cert_subject_cn", Str: c.subjectCN, IsStr: true})

@@ -247,8 +247,10 @@ func TestCertificate(t *testing.T) {
 	}
 	wantAttrs(t, "cert", h.Extra, "cert_subject_cn", "plc-01.local", "cert_issuer_cn", "plc-01.local",
 		"cert_not_before", "2020-01-02", "cert_not_after", "2025-06-30", "cert_expired", "1", "cert_self_issued", "1")
-	if _, err := x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
+	// The same certificate sent by the client (mutual TLS) describes the client.
+	rec = run(t, 0, toSrv(append(unhex(t, ecdheClientHello), record(22, msg)...)))
+	if len(rec.hints) != 2 || rec.hints[1].Role != dissect.RoleClient || rec.hints[1].Name != "plc-01.local" {
+		t.Errorf("client certificate hints %+v", rec.hints)
 	}
 }
 
