@@ -76,8 +76,10 @@ func Spec() dissect.Spec {
 	}
 }
 
-// Probe accepts a BER SEQUENCE that starts with an INTEGER version 0, 1 or
-// 3 and whose length matches the datagram.
+// Probe accepts a BER SEQUENCE spanning the datagram that starts with an
+// INTEGER version 0, 1 or 3 followed, for v1/v2c, by an OCTET STRING
+// community and a context-specific PDU (tags 0 to 8), or, for v3, by the
+// header SEQUENCE: other BER protocols over UDP (CLDAP…) do not match.
 func Probe(data []byte) dissect.ProbeResult {
 	if len(data) < 5 {
 		return dissect.ProbeNeedMore
@@ -86,14 +88,33 @@ func Probe(data []byte) dissect.ProbeResult {
 		return dissect.ProbeNo
 	}
 	msg, _, ok := ber.Read(data)
-	if !ok || len(msg.Value) < 3 {
+	if !ok {
 		return dissect.ProbeNo
 	}
-	v := msg.Value
-	if v[0] != 0x02 || v[1] != 1 || (v[2] != 0 && v[2] != 1 && v[2] != 3) {
+	ver, rest, ok := ber.Read(msg.Value)
+	if !ok || !ver.Is(ber.ClassUniversal, ber.TagInteger) || len(ver.Value) != 1 {
 		return dissect.ProbeNo
 	}
-	return dissect.ProbeYes
+	next, rest, ok := ber.Read(rest)
+	if !ok {
+		return dissect.ProbeNo
+	}
+	switch ver.Value[0] {
+	case 0, 1:
+		if !next.Is(ber.ClassUniversal, ber.TagOctetString) {
+			return dissect.ProbeNo
+		}
+		pdu, _, ok := ber.Read(rest)
+		if !ok || pdu.Class != ber.ClassContext || !pdu.Constructed || pdu.Tag > pduReport {
+			return dissect.ProbeNo
+		}
+		return dissect.ProbeYes
+	case 3:
+		if next.Is(ber.ClassUniversal, ber.TagSequence) && next.Constructed {
+			return dissect.ProbeYes
+		}
+	}
+	return dissect.ProbeNo
 }
 
 // req is an outstanding request, copied out of its datagram.

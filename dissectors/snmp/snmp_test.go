@@ -190,7 +190,9 @@ func TestViolations(t *testing.T) {
 func TestProbe(t *testing.T) {
 	for h, want := range map[string]dissect.ProbeResult{getSysReq: dissect.ProbeYes, v3Encrypted: dissect.ProbeYes,
 		capBulkReq: dissect.ProbeYes, "3026": dissect.ProbeNeedMore, badVersion: dissect.ProbeNo,
-		"474554202f20485454502f312e310d0a": dissect.ProbeNo, notBER: dissect.ProbeNo} {
+		"474554202f20485454502f312e310d0a": dissect.ProbeNo, notBER: dissect.ProbeNo,
+		// A CLDAP searchRequest (messageID 1, [APPLICATION 3]) is BER too, but not SNMP.
+		"300c020101630704000a01000a0100": dissect.ProbeNo, badPDUTag: dissect.ProbeNo, v3Discovery: dissect.ProbeYes} {
 		if got := Probe(unhex(t, h)); got != want {
 			t.Errorf("Probe(%.20s…) = %v, want %v", h, got, want)
 		}
