@@ -332,10 +332,9 @@ func (inv *Inventory) Hint(h *dissect.AssetHint) {
 	case unicastMAC(h.MAC) && !inv.isRouter(h.MAC):
 		d = inv.deviceForMAC(h.MAC, h.Time)
 	case UnicastIP(h.IP):
+		// Only an address already seen on the wire: a DNS answer or a URL
+		// naming another host adds facts, not devices.
 		d = inv.byIP[h.IP]
-		if d == nil {
-			d = inv.Endpoint([6]byte{}, h.IP, 0, h.Time, false)
-		}
 	}
 	if d == nil {
 		return

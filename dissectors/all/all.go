@@ -3,17 +3,28 @@
 package all
 
 import (
+	"github.com/otwatch/otwatch/dissectors/arp"
 	"github.com/otwatch/otwatch/dissectors/bacnet"
+	"github.com/otwatch/otwatch/dissectors/cdp"
 	"github.com/otwatch/otwatch/dissectors/cotp"
+	"github.com/otwatch/otwatch/dissectors/dhcp"
 	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/dissectors/dnp3"
+	"github.com/otwatch/otwatch/dissectors/dns"
 	"github.com/otwatch/otwatch/dissectors/enip"
 	"github.com/otwatch/otwatch/dissectors/goose"
+	"github.com/otwatch/otwatch/dissectors/http"
 	"github.com/otwatch/otwatch/dissectors/iec104"
+	"github.com/otwatch/otwatch/dissectors/lldp"
 	"github.com/otwatch/otwatch/dissectors/modbus"
 	"github.com/otwatch/otwatch/dissectors/mqtt"
+	"github.com/otwatch/otwatch/dissectors/nbns"
+	"github.com/otwatch/otwatch/dissectors/ntp"
 	"github.com/otwatch/otwatch/dissectors/opcua"
 	"github.com/otwatch/otwatch/dissectors/profinet"
+	"github.com/otwatch/otwatch/dissectors/snmp"
+	"github.com/otwatch/otwatch/dissectors/ssh"
+	"github.com/otwatch/otwatch/dissectors/tls"
 )
 
 // Specs returns the spec of every dissector.
@@ -33,6 +44,22 @@ func Specs() []dissect.Spec {
 		goose.Spec(),
 		goose.SVSpec(),
 		mqtt.Spec(),
+		// IT protocols, for the asset inventory.
+		arp.Spec(),
+		dhcp.Spec(),
+		dhcp.Spec6(),
+		dns.Spec(),
+		dns.MDNSSpec(),
+		dns.LLMNRSpec(),
+		nbns.Spec(),
+		nbns.DatagramSpec(),
+		ntp.Spec(),
+		lldp.Spec(),
+		cdp.Spec(),
+		snmp.Spec(),
+		http.Spec(),
+		tls.Spec(),
+		ssh.Spec(),
 	}
 }
 

@@ -23,29 +23,39 @@ var inventoryMACDiffs = map[string]string{
 		"which the inventory uses and tshark does not list under eth.src",
 }
 
-// arpSenders asks tshark for the sender addresses of ARP frames (needed
-// only for captures that carry ARP; skips them when tshark is absent).
+// arpSenders asks tshark for the MAC/IP bindings that ARP senders and
+// DHCP clients announce (needed only for captures that carry ARP or DHCP;
+// skips them when tshark is absent).
 func arpSenders(t *testing.T, path string, exp *dissectortest.Expected) (macs, ips []string) {
 	t.Helper()
-	if exp.FramesWithProtocol["arp"] == 0 {
+	_, hasDHCP := exp.Fields["dhcp_hostname"]
+	if exp.FramesWithProtocol["arp"] == 0 && !hasDHCP && !strings.Contains(path, "/dhcp/") {
 		return nil, nil
 	}
 	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("capture carries ARP and tshark is not installed to list ARP senders (make deps as root)")
+		t.Skip("capture carries ARP or DHCP and tshark is not installed to list their bindings (make deps as root)")
 	}
-	out, err := exec.Command("tshark", "-n", "-r", path, "-Y", "arp", "-T", "fields",
-		"-e", "arp.src.hw_mac", "-e", "arp.src.proto_ipv4").Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(line, "\t")
-		// A binding needs both halves (malformed ARP lacks one).
-		if len(f) == 2 && len(f[0]) == 17 && f[1] != "" {
+	for _, q := range [][]string{
+		{"arp", "arp.src.hw_mac", "arp.src.proto_ipv4"},
+		{"dhcp", "dhcp.hw.mac_addr", "dhcp.ip.client"},
+		{"dhcp && dhcp.option.dhcp == 5", "dhcp.hw.mac_addr", "dhcp.ip.your"},
+	} {
+		out, err := exec.Command("tshark", "-n", "-r", path, "-Y", q[0], "-T", "fields", "-E", "occurrence=f",
+			"-e", q[1], "-e", q[2]).Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) != 2 || len(f[0]) != 17 {
+				continue // malformed ARP lacks a half
+			}
 			if unicastMAC(f[0]) {
 				macs = append(macs, f[0])
 			}
-			ips = append(ips, f[1])
+			if f[1] != "" && f[1] != "0.0.0.0" {
+				ips = append(ips, f[1])
+			}
 		}
 	}
 	return macs, ips
