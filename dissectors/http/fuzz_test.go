@@ -40,3 +40,18 @@ func FuzzHTTP(f *testing.F) {
 		d.End(&ctx)
 	})
 }
+
+// FuzzSSDP feeds arbitrary datagrams to the SSDP dissector.
+func FuzzSSDP(f *testing.F) {
+	for _, s := range []string{ssdpNotifyAlive, ssdpByebye, ssdpSearchUA, ssdpResp, ssdpBad} {
+		f.Add([]byte(s))
+	}
+	dissectortest.SeedFromCapture(f, "pcaps/mixed-ot-it/c37_pmu_unclean.pcap", SSDPSpec())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := SSDPSpec().New()
+		ctx := dissect.Context{Flow: udpFlow(), Time: t0, Emit: newRecorder()}
+		d.Feed(&ctx, dissect.ToServer, data)
+		d.Feed(&ctx, dissect.ToClient, data)
+		d.End(&ctx)
+	})
+}

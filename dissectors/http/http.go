@@ -5,6 +5,9 @@
 //
 // Credentials are never kept: an Authorization: Basic header only sets the
 // transaction attribute basic_auth.
+//
+// The package also holds the SSDP dissector (SSDPSpec): UPnP discovery,
+// HTTP messages in UDP datagrams on port 1900.
 package http
 
 import (

@@ -72,3 +72,34 @@ func BenchmarkHTTPPipelined(b *testing.B) { bench(b, "pipelined") }
 
 // BenchmarkHTTPSplit decodes a GET and response cut across segments.
 func BenchmarkHTTPSplit(b *testing.B) { bench(b, "split") }
+
+func ssdpLoop() *loop {
+	l := &loop{d: SSDPSpec().New(), ctx: dissect.Context{Flow: udpFlow(), Time: t0, Emit: &nullEmitter{}}, pdus: 2,
+		steps: []step{toSrv(ssdpNotifyAlive), toCli(ssdpResp)}}
+	for _, s := range l.steps {
+		l.data = append(l.data, []byte(s.s))
+	}
+	return l
+}
+
+// TestSSDPZeroAllocs asserts that repeated SSDP announcements cost no
+// allocation once their sender has been hinted.
+func TestSSDPZeroAllocs(t *testing.T) {
+	l := ssdpLoop()
+	l.run()
+	if n := testing.AllocsPerRun(200, l.run); n != 0 {
+		t.Errorf("%.1f allocations per datagram pair", n)
+	}
+}
+
+// BenchmarkSSDP decodes a NOTIFY and a search response.
+func BenchmarkSSDP(b *testing.B) {
+	l := ssdpLoop()
+	l.run()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l.run()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*l.pdus), "ns/pdu")
+}

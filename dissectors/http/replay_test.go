@@ -27,16 +27,6 @@ var knownDiffs = map[string]map[string]string{
 	},
 }
 
-// ssdpDiffs excuses SSDP: tshark decodes HTTP-over-UDP (SSDP M-SEARCH and
-// NOTIFY to 239.255.255.250:1900) as http; this dissector decodes HTTP over
-// TCP only, SSDP being discovery rather than web traffic (a UDP 1900 SSDP
-// dissector would own it).
-var ssdpDiffs = map[string]string{
-	"http_host=239.255.255.250:1900":                     "SSDP over UDP 1900 is not HTTP over TCP",
-	"http_server=UPnP/1.0 BLR-TX4S/1.0":                  "Server header of SSDP NOTIFY/M-SEARCH replies over UDP 1900",
-	"http_user_agent=Google Chrome/61.0.3163.79 Windows": "User-Agent of SSDP M-SEARCH over UDP 1900",
-}
-
 func goldenName(capture string) string {
 	return strings.TrimSuffix(filepath.Base(capture), filepath.Ext(capture))
 }
@@ -60,13 +50,18 @@ func TestCaptures(t *testing.T) {
 	}
 }
 
-// TestOtherCaptures checks the HTTP inside captures of other protocols.
+// TestOtherCaptures checks the HTTP and SSDP inside captures of other
+// protocols (SSDP NOTIFY and M-SEARCH to 239.255.255.250:1900 in the c37
+// captures, WebSocket handshakes on port 8765 found by the probe).
 func TestOtherCaptures(t *testing.T) {
 	for _, c := range []string{"pcaps/dns/wikipedia.pcap", "pcaps/mixed-ot-it/c37118_1100_unclean.pcap",
 		"pcaps/mixed-ot-it/c37_pmu_unclean.pcap"} {
 		t.Run(goldenName(c), func(t *testing.T) {
-			res := dissectortest.Replay(t, c, Spec())
-			dissectortest.CompareExpected(t, res, c, fields, ssdpDiffs)
+			res := dissectortest.Replay(t, c, Spec(), SSDPSpec())
+			if strings.HasPrefix(goldenName(c), "c37") {
+				dissectortest.Golden(t, res, goldenName(c))
+			}
+			dissectortest.CompareExpected(t, res, c, fields, nil)
 		})
 	}
 }
