@@ -146,7 +146,7 @@ const (
 
 type side struct {
 	state     uint8
-	buf       [MaxHeader]byte
+	buf       *[MaxHeader]byte // allocated the first time a head spans segments
 	n         int
 	remaining int64
 	chunkLen  int64
@@ -353,6 +353,9 @@ func (d *dissector) feedHead(ctx *dissect.Context, dir dissect.Direction, s *sid
 	k := len(data)
 	if k > room {
 		k = room
+	}
+	if s.buf == nil {
+		s.buf = new([MaxHeader]byte)
 	}
 	copy(s.buf[s.n:], data[:k])
 	s.n += k

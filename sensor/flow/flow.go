@@ -133,15 +133,17 @@ type oooQueue struct {
 // Flow is one conversation. The dissect.Flow inside it is what dissectors
 // and records see.
 type Flow struct {
-	Info    dissect.Flow
-	lastNs  int64 // time of the last packet, UnixNano
-	hash    uint64
-	Packets [2]uint64 // per dissect.Direction
-	Bytes   [2]uint64 // wire bytes per direction
-	spec    *dissect.Spec
-	dis     dissect.Dissector
-	held    *probeHold // TCP bytes held while probes ask for more
-	tcp     [2]half
+	Info   dissect.Flow
+	lastNs int64 // time of the last packet, UnixNano
+	// queuedNs is lastNs when the flow was put at the tail of its list.
+	queuedNs int64
+	hash     uint64
+	Packets  [2]uint64 // per dissect.Direction
+	Bytes    [2]uint64 // wire bytes per direction
+	spec     *dissect.Spec
+	dis      dissect.Dissector
+	held     *probeHold // TCP bytes held while probes ask for more
+	tcp      [2]half
 	// Tag is free for the pipeline's sink to mark what it already recorded
 	// about the flow; the table zeroes it when the flow is created.
 	Tag       uint32

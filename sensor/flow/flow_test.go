@@ -384,3 +384,28 @@ func TestProbeHeldBytesReachTheDissector(t *testing.T) {
 		t.Fatalf("dissector saw %v", rec)
 	}
 }
+
+// TestLazyExpiryKeepsActiveFlowsAndEndsIdleOnes checks the lazily ordered
+// lists: flows that keep talking are never expired, and an idle flow queued
+// behind them ends within two timeouts.
+func TestLazyExpiryKeepsActiveFlowsAndEndsIdleOnes(t *testing.T) {
+	h := newHarness(Config{UDPIdle: 10 * time.Second})
+	active := []uint16{41000, 41001, 41002}
+	for _, p := range active {
+		h.t.Process(udpPkt(hmi, plc, p, 502, "a", 0))
+	}
+	h.t.Process(udpPkt(hmi, plc, 42000, 502, "idle", 0)) // behind the active ones
+	for s := 1; s <= 25; s++ {
+		for _, p := range active {
+			h.t.Process(udpPkt(hmi, plc, p, 502, "a", time.Duration(s)*time.Second))
+		}
+	}
+	if h.t.Stats.Expired != 1 || h.t.Len() != 3 {
+		t.Fatalf("after 25 s: %d expired, %d active (want the idle flow gone, the 3 talkers kept)", h.t.Stats.Expired, h.t.Len())
+	}
+	for _, r := range h.ends.reasons {
+		if r != "idle" {
+			t.Fatalf("ended for %q", r)
+		}
+	}
+}

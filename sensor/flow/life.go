@@ -6,9 +6,10 @@ import (
 	"github.com/otwatch/otwatch/dissectors/dissect"
 )
 
-// link appends flow slot to the tail of list l (most recently used).
+// link appends flow slot to the tail of list l.
 func (t *Table) link(f *Flow, slot int32, l uint8) {
 	f.list = l
+	f.queuedNs = f.lastNs
 	f.prev, f.next = t.tails[l], -1
 	if t.tails[l] >= 0 {
 		t.flow(t.tails[l]).next = slot
@@ -33,9 +34,11 @@ func (t *Table) unlink(f *Flow) {
 	f.prev, f.next = -1, -1
 }
 
-// touch moves f to the tail of list l.
+// touch puts f on list l. A flow that stays on its list is not moved on
+// every packet: the lists are kept in order lazily, by expire, which gives a
+// head that was active since it was queued a second chance at the tail.
 func (t *Table) touch(f *Flow, l uint8) {
-	if f.list == l && f.next < 0 {
+	if f.list == l {
 		return
 	}
 	t.unlink(f)
@@ -56,10 +59,24 @@ func (t *Table) timeout(l int) time.Duration {
 func (t *Table) expire(now time.Time) {
 	for l := 0; l < numLists; l++ {
 		to := t.timeout(l)
-		for t.heads[l] >= 0 {
+		// Flows are queued in the order they joined the list, not of their
+		// last packet: a head that saw a packet since is moved to the tail
+		// (at most once per flow per pass), the first truly young head ends
+		// the pass. Every flow idle longer than the timeout is ended within
+		// one more timeout.
+		nowNs := now.UnixNano()
+		for n := t.Stats.Active; t.heads[l] >= 0; n-- {
 			f := t.flow(t.heads[l])
-			if now.UnixNano()-f.lastNs <= int64(to) {
-				break
+			if nowNs-f.lastNs <= int64(to) {
+				if n <= 0 || f.next < 0 {
+					break
+				}
+				if nowNs-f.queuedNs <= int64(to) {
+					break // queued recently: everything behind it is younger still
+				}
+				t.unlink(f)
+				t.link(f, f.self, uint8(l))
+				continue
 			}
 			if l == listClosed {
 				t.Stats.Closed++

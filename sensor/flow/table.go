@@ -234,6 +234,7 @@ func (t *Table) create(p *decode.Packet, h uint64, pos uint64, l2 bool, proto ui
 	f.Info.ID = t.idBase + t.nextID
 	f.Info.VLAN = vlan
 	f.Info.Start = p.Time
+	f.lastNs = p.Time.UnixNano()
 	src := dissect.Endpoint{MAC: p.SrcMAC, IP: p.SrcIP, Port: p.SrcPort}
 	dst := dissect.Endpoint{MAC: p.DstMAC, IP: p.DstIP, Port: p.DstPort}
 	dir := dissect.ToServer
