@@ -58,6 +58,7 @@ func Specs() []dissect.Spec {
 		cdp.Spec(),
 		snmp.Spec(),
 		http.Spec(),
+		http.SSDPSpec(),
 		tls.Spec(),
 		ssh.Spec(),
 	}

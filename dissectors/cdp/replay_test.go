@@ -15,14 +15,6 @@ var fields = []string{"cdp_device_id", "cdp_platform"}
 // matches).
 var knownDiffs = map[string]string{}
 
-// flowEngineLLC excuses the one capture where the flow engine hides CDP.
-var flowEngineLLC = map[string]string{
-	"cdp_device_id": "sensor/flow keys L2 LLC flows by DSAP only, not by SNAP OUI/PID: a UDLD frame (SNAP 00-00-0C/0x0111) " +
-		"from the same switch to the same multicast MAC opened the flow first and left it unidentified, so the later CDP " +
-		"frame never reaches this dissector (a flow engine issue, reported to its owner)",
-	"cdp_platform": "same as cdp_device_id: the CDP frame shares a flow with an earlier UDLD frame",
-}
-
 // captures are those whose tshark facts hold cdp_ fields.
 var captures = []string{
 	"pcaps/lldp-cdp/cdp-v1.pcap",
@@ -47,9 +39,7 @@ func TestCaptures(t *testing.T) {
 		t.Run(goldenName(c), func(t *testing.T) {
 			res := dissectortest.Replay(t, c, Spec())
 			diffs := knownDiffs
-			if strings.Contains(c, "RemoteModeChange") {
-				diffs = flowEngineLLC
-			} else if len(res.Transactions) == 0 {
+			if len(res.Transactions) == 0 {
 				t.Fatalf("%s: no CDP packet decoded", c)
 			}
 			if len(res.Violations) != 0 {
@@ -70,11 +60,7 @@ func TestSharedCaptures(t *testing.T) {
 		t.Run(rel, func(t *testing.T) {
 			p := dissectortest.SharedPath(t, rel)
 			res := dissectortest.Replay(t, p, Spec())
-			diffs := knownDiffs
-			if strings.Contains(rel, "RemoteModeChange") {
-				diffs = flowEngineLLC
-			}
-			dissectortest.CompareExpected(t, res, p, fields, diffs)
+			dissectortest.CompareExpected(t, res, p, fields, knownDiffs)
 		})
 	}
 }

@@ -409,3 +409,21 @@ func TestLazyExpiryKeepsActiveFlowsAndEndsIdleOnes(t *testing.T) {
 		}
 	}
 }
+
+// TestLLCFlowsBySNAPProtocol keeps CDP and UDLD between the same MACs in
+// flows of their own, so that each gets its dissector.
+func TestLLCFlowsBySNAPProtocol(t *testing.T) {
+	var cdpFeeds int
+	cdp := dissect.Spec{Name: "cdp", Class: dissect.ClassIT, LLC: []uint64{dissect.LLCKey(0xAA, 0x00000C, 0x2000)},
+		New: func() dissect.Dissector { return &countFeeds{n: &cdpFeeds} }}
+	h := newHarness(Config{}, cdp)
+	frame := func(pid uint16) *decode.Packet {
+		return &decode.Packet{Time: t0, Layers: decode.LEth | decode.LLLC, HasMAC: true, SrcMAC: [6]byte{0, 1, 2, 3, 4, 5},
+			DstMAC: [6]byte{1, 0, 0x0c, 0xcc, 0xcc, 0xcc}, DSAP: 0xAA, SSAP: 0xAA, SNAPOUI: 0x0c, SNAPPID: pid, Payload: []byte{2, 180}}
+	}
+	udld, _ := h.t.Process(frame(0x0111))
+	c, _ := h.t.Process(frame(0x2000))
+	if udld == c || c.Protocol() != "cdp" || udld.Protocol() != "" || cdpFeeds != 1 {
+		t.Fatalf("udld flow %p (%q), cdp flow %p (%q), feeds %d", udld, udld.Protocol(), c, c.Protocol(), cdpFeeds)
+	}
+}

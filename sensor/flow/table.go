@@ -91,7 +91,7 @@ func (t *Table) matches(f *Flow, p *decode.Packet, l2 bool, proto uint8, vlan ui
 	}
 	c, s := &f.Info.Client, &f.Info.Server
 	if l2 {
-		if f.etherType != p.EtherType || f.llcDSAP != p.DSAP {
+		if f.etherType != l2Type(p) || f.llcDSAP != p.DSAP {
 			return 0, false
 		}
 		if c.MAC == p.SrcMAC && s.MAC == p.DstMAC {
@@ -112,6 +112,16 @@ func (t *Table) matches(f *Flow, p *decode.Packet, l2 bool, proto uint8, vlan ui
 		return dissect.ToClient, true
 	}
 	return 0, false
+}
+
+// l2Type tells L2 protocols apart within a MAC pair: the EtherType, or for
+// LLC/SNAP frames the SNAP protocol ID (CDP, UDLD and DTP share DSAP 0xAA
+// and Cisco's OUI but not their PID).
+func l2Type(p *decode.Packet) uint16 {
+	if p.EtherType != 0 {
+		return p.EtherType
+	}
+	return p.SNAPPID
 }
 
 func vlanOf(p *decode.Packet) uint16 {
@@ -240,7 +250,7 @@ func (t *Table) create(p *decode.Packet, h uint64, pos uint64, l2 bool, proto ui
 	dir := dissect.ToServer
 	if l2 {
 		f.Info.Transport = dissect.TransportL2
-		f.etherType = p.EtherType
+		f.etherType = l2Type(p)
 		f.llcDSAP = p.DSAP
 		f.Info.EtherType = p.EtherType
 		src.IP, dst.IP = netip.Addr{}, netip.Addr{}
