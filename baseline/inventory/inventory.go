@@ -330,7 +330,15 @@ func (inv *Inventory) Hint(h *dissect.AssetHint) {
 	case h.Protocol == "arp" || h.Protocol == "dhcp":
 		d = inv.Endpoint(h.MAC, h.IP, 0, h.Time, true)
 	case unicastMAC(h.MAC) && !inv.isRouter(h.MAC):
-		d = inv.deviceForMAC(h.MAC, h.Time)
+		// A MAC a protocol reports (a DHCPv6 DUID) may belong to another
+		// interface: the device the wire shows for the address comes first.
+		d = inv.byMAC[h.MAC]
+		if d == nil && UnicastIP(h.IP) {
+			d = inv.byIP[h.IP]
+		}
+		if d == nil {
+			d = inv.deviceForMAC(h.MAC, h.Time)
+		}
 	case UnicastIP(h.IP):
 		// Only an address already seen on the wire: a DNS answer or a URL
 		// naming another host adds facts, not devices.

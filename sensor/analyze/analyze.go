@@ -208,7 +208,11 @@ type collector struct {
 	viols      map[string]uint64
 	noFields   bool
 	inv        *lockedInventory
+	cur        *decode.Packet // the packet being processed, for hints
 }
+
+// Before implements pipeline.Sink.
+func (c *collector) Before(p *decode.Packet) { c.cur = p }
 
 // lockedInventory serialises the workers' updates of one inventory. The
 // updates are per flow, per hint and per packet outside flows, so the lock is
@@ -408,6 +412,11 @@ func (c *collector) Transaction(t *dissect.Transaction) {
 func (c *collector) Hint(h *dissect.AssetHint) {
 	c.hints++
 	if c.inv != nil {
+		if c.cur != nil {
+			// The packet's own addresses first, so that the hint finds the
+			// device the wire shows.
+			c.inventoryPacket(c.cur, nil)
+		}
 		c.inv.mu.Lock()
 		c.inv.inv.Hint(h)
 		c.inv.mu.Unlock()

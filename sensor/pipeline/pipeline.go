@@ -55,8 +55,12 @@ func (c *Config) fill() {
 type Sink interface {
 	dissect.Emitter
 	flow.Observer
+	// Before is called for every decoded packet before the flow table and
+	// the dissectors see it (what they emit then concerns this packet).
+	Before(p *decode.Packet)
 	// Packet is called for every decoded packet, after the flow table saw
-	// it. f is nil for packets outside flows (ARP, undecodable frames).
+	// it. f is nil for packets outside flows (undecodable frames, held
+	// fragments).
 	Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction)
 }
 
@@ -112,6 +116,7 @@ func (w *Worker) Process(cp *capture.Packet, frame uint64) {
 	if p.Err != decode.ErrNone {
 		w.errs[p.Err&15]++
 	}
+	w.sink.Before(p)
 	f, dir := w.Flows.Process(p)
 	w.sink.Packet(p, f, dir)
 	if w.packets.Add(1)%publishEvery == 0 {

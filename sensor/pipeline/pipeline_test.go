@@ -41,6 +41,7 @@ func (s *flowSink) FlowEnd(f *flow.Flow, reason string) {
 	*s.flows = append(*s.flows, FlowKey(f))
 	s.mu.Unlock()
 }
+func (s *flowSink) Before(*decode.Packet) {}
 func (s *flowSink) Packet(*decode.Packet, *flow.Flow, dissect.Direction) {
 	if s.delay > 0 {
 		time.Sleep(s.delay)
