@@ -101,13 +101,13 @@ func TestDecode(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := feed(t, c.hex)
-			if got, want := strings.Join(violReasons(rec.viols), "; "), strings.Join(c.viols, "; "); got != want {
+			if got, want := strings.Join(violReasons(rec.R.Violations), "; "), strings.Join(c.viols, "; "); got != want {
 				t.Errorf("violations %q, want %q", got, want)
 			}
-			if len(rec.tx) != 1 {
-				t.Fatalf("%d transactions, want 1", len(rec.tx))
+			if len(rec.R.Transactions) != 1 {
+				t.Fatalf("%d transactions, want 1", len(rec.R.Transactions))
 			}
-			tx := rec.tx[0]
+			tx := rec.R.Transactions[0]
 			if tx.Op != dissect.OpNotify || tx.Status != dissect.StatusOK || tx.Protocol != "cdp" {
 				t.Errorf("tx op %v status %v protocol %q", tx.Op, tx.Status, tx.Protocol)
 			}
@@ -115,10 +115,10 @@ func TestDecode(t *testing.T) {
 			if c.hint.Name == "" {
 				return
 			}
-			if len(rec.hints) != 1 {
-				t.Fatalf("%d hints, want 1", len(rec.hints))
+			if len(rec.R.Hints) != 1 {
+				t.Fatalf("%d hints, want 1", len(rec.R.Hints))
 			}
-			h := rec.hints[0]
+			h := rec.R.Hints[0]
 			if h.Name != c.hint.Name || h.Model != c.hint.Model || h.OS != c.hint.OS ||
 				h.Firmware != c.hint.Firmware || h.Role != c.hint.Role {
 				t.Errorf("hint %+v\nwant %+v", h, c.hint)
@@ -133,8 +133,8 @@ func TestDecode(t *testing.T) {
 
 func TestHeaderCut(t *testing.T) {
 	rec := feed(t, headerCut)
-	if len(rec.tx) != 0 || len(rec.viols) != 1 || rec.viols[0].Kind != dissect.ViolMalformed {
-		t.Errorf("%d tx, violations %v", len(rec.tx), violReasons(rec.viols))
+	if len(rec.R.Transactions) != 0 || len(rec.R.Violations) != 1 || rec.R.Violations[0].Kind != dissect.ViolMalformed {
+		t.Errorf("%d tx, violations %v", len(rec.R.Transactions), violReasons(rec.R.Violations))
 	}
 }
 
@@ -142,10 +142,10 @@ func TestHeaderCut(t *testing.T) {
 // every packet.
 func TestHintOnlyOnChange(t *testing.T) {
 	rec := feed(t, ce500, ce500, router1601, ce500)
-	if len(rec.tx) != 4 || len(rec.hints) != 2 {
-		t.Errorf("%d transactions, %d hints; want 4, 2", len(rec.tx), len(rec.hints))
+	if len(rec.R.Transactions) != 4 || len(rec.R.Hints) != 2 {
+		t.Errorf("%d transactions, %d hints; want 4, 2", len(rec.R.Transactions), len(rec.R.Hints))
 	}
-	if rec.fields["cdp_device_id"]["Ns5gt"] != 3 || rec.fields["cdp_platform"]["cisco 1601"] != 1 {
-		t.Errorf("fields %v", rec.fields)
+	if rec.R.Fields["cdp_device_id"]["Ns5gt"] != 3 || rec.R.Fields["cdp_platform"]["cisco 1601"] != 1 {
+		t.Errorf("fields %v", rec.R.Fields)
 	}
 }

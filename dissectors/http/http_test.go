@@ -111,15 +111,15 @@ func TestTransactions(t *testing.T) {
 		for _, split := range []int{0, 1, 7} {
 			rec := run(t, split, c.steps...)
 			what := c.name + " split " + string(rune('0'+split))
-			if got, want := strings.Join(violReasons(rec.viols), "; "), strings.Join(c.viols, "; "); got != want {
+			if got, want := strings.Join(violReasons(rec.R.Violations), "; "), strings.Join(c.viols, "; "); got != want {
 				t.Errorf("%s: violations %q, want %q", what, got, want)
 			}
-			if len(rec.tx) != len(c.want) {
-				t.Errorf("%s: %d transactions, want %d", what, len(rec.tx), len(c.want))
+			if len(rec.R.Transactions) != len(c.want) {
+				t.Errorf("%s: %d transactions, want %d", what, len(rec.R.Transactions), len(c.want))
 				continue
 			}
 			for i, w := range c.want {
-				tx := rec.tx[i]
+				tx := rec.R.Transactions[i]
 				if tx.FuncName != w.fn || tx.Op != w.op || tx.Status != w.status {
 					t.Errorf("%s #%d: %q %v %v, want %q %v %v", what, i, tx.FuncName, tx.Op, tx.Status, w.fn, w.op, w.status)
 				}
@@ -136,14 +136,14 @@ func TestTransactions(t *testing.T) {
 
 func TestFieldsAndHints(t *testing.T) {
 	rec := run(t, 0, toSrv(getReq+getReq), toCli(okResp+okResp))
-	if rec.fields["http_host"]["plc.example"] != 2 || rec.fields["http_user_agent"]["curl/8.0"] != 2 ||
-		rec.fields["http_server"]["Apache/2.4.6 (Fedora)"] != 2 {
-		t.Errorf("fields %v", rec.fields)
+	if rec.R.Fields["http_host"]["plc.example"] != 2 || rec.R.Fields["http_user_agent"]["curl/8.0"] != 2 ||
+		rec.R.Fields["http_server"]["Apache/2.4.6 (Fedora)"] != 2 {
+		t.Errorf("fields %v", rec.R.Fields)
 	}
-	if len(rec.hints) != 2 {
-		t.Fatalf("%d hints, want 2", len(rec.hints))
+	if len(rec.R.Hints) != 2 {
+		t.Fatalf("%d hints, want 2", len(rec.R.Hints))
 	}
-	c, s := rec.hints[0], rec.hints[1]
+	c, s := rec.R.Hints[0], rec.R.Hints[1]
 	if c.Side != dissect.ToServer || c.Role != dissect.RoleClient || attr(c.Extra, "user_agent") != "curl/8.0" {
 		t.Errorf("client hint %+v", c)
 	}
@@ -155,12 +155,12 @@ func TestFieldsAndHints(t *testing.T) {
 func TestHeadTooLarge(t *testing.T) {
 	big := "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", MaxHeader) + "\r\n\r\n"
 	rec := run(t, 1000, toSrv(big), toSrv(getReq))
-	if got := strings.Join(violReasons(rec.viols), "; "); got != "out_of_spec: message head larger than 16 KiB" {
+	if got := strings.Join(violReasons(rec.R.Violations), "; "); got != "out_of_spec: message head larger than 16 KiB" {
 		t.Errorf("violations %q", got)
 	}
 	// The next request resynchronises the stream.
-	if len(rec.tx) != 1 || rec.tx[0].FuncName != "GET" {
-		t.Errorf("%d transactions after resync", len(rec.tx))
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].FuncName != "GET" {
+		t.Errorf("%d transactions after resync", len(rec.R.Transactions))
 	}
 }
 
@@ -173,8 +173,8 @@ func TestGapResync(t *testing.T) {
 	d.Feed(&ctx, dissect.ToServer, []byte("tail of something\r\n\r\n"))
 	d.Feed(&ctx, dissect.ToServer, []byte(headReq))
 	d.Feed(&ctx, dissect.ToClient, []byte(headResp))
-	if len(rec.tx) != 1 || rec.tx[0].FuncName != "HEAD" || rec.tx[0].Status != dissect.StatusOK || len(rec.viols) != 0 {
-		t.Errorf("tx %+v viols %v", rec.tx, violReasons(rec.viols))
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].FuncName != "HEAD" || rec.R.Transactions[0].Status != dissect.StatusOK || len(rec.R.Violations) != 0 {
+		t.Errorf("tx %+v viols %v", rec.R.Transactions, violReasons(rec.R.Violations))
 	}
 }
 
@@ -185,8 +185,8 @@ func TestTimeout(t *testing.T) {
 	d.Feed(&ctx, dissect.ToServer, []byte(getReq))
 	ctx.Time = t0.Add(Timeout)
 	d.Feed(&ctx, dissect.ToServer, []byte(headReq))
-	if len(rec.tx) != 1 || rec.tx[0].Status != dissect.StatusUnmatched || rec.tx[0].FuncName != "GET" {
-		t.Errorf("%+v", rec.tx)
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Status != dissect.StatusUnmatched || rec.R.Transactions[0].FuncName != "GET" {
+		t.Errorf("%+v", rec.R.Transactions)
 	}
 }
 

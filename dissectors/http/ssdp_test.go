@@ -60,31 +60,31 @@ func TestSSDP(t *testing.T) {
 		{"bad", ssdpBad, "", 0, nil, "", "", "malformed: not an SSDP start line"},
 	} {
 		rec := runSSDP(c.msg)
-		if got := strings.Join(violReasons(rec.viols), "; "); got != c.viols {
+		if got := strings.Join(violReasons(rec.R.Violations), "; "); got != c.viols {
 			t.Errorf("%s: violations %q, want %q", c.name, got, c.viols)
 		}
 		if c.fn == "" {
-			if len(rec.tx) != 0 {
-				t.Errorf("%s: %d transactions", c.name, len(rec.tx))
+			if len(rec.R.Transactions) != 0 {
+				t.Errorf("%s: %d transactions", c.name, len(rec.R.Transactions))
 			}
 			continue
 		}
-		if len(rec.tx) != 1 || rec.tx[0].FuncName != c.fn || rec.tx[0].Op != c.op || rec.tx[0].Protocol != "ssdp" {
-			t.Fatalf("%s: %+v", c.name, rec.tx)
+		if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].FuncName != c.fn || rec.R.Transactions[0].Op != c.op || rec.R.Transactions[0].Protocol != "ssdp" {
+			t.Fatalf("%s: %+v", c.name, rec.R.Transactions)
 		}
-		wantAttrs(t, c.name, rec.tx[0].Attrs, c.attrs...)
+		wantAttrs(t, c.name, rec.R.Transactions[0].Attrs, c.attrs...)
 		switch {
 		case c.model != "":
-			if len(rec.hints) != 1 || rec.hints[0].Model != c.model {
-				t.Errorf("%s: hints %+v", c.name, rec.hints)
+			if len(rec.R.Hints) != 1 || rec.R.Hints[0].Model != c.model {
+				t.Errorf("%s: hints %+v", c.name, rec.R.Hints)
 			}
 		case c.ua != "":
-			if len(rec.hints) != 1 || rec.hints[0].Role != dissect.RoleClient || attr(rec.hints[0].Extra, "user_agent") != c.ua {
-				t.Errorf("%s: hints %+v", c.name, rec.hints)
+			if len(rec.R.Hints) != 1 || rec.R.Hints[0].Role != dissect.RoleClient || attr(rec.R.Hints[0].Extra, "user_agent") != c.ua {
+				t.Errorf("%s: hints %+v", c.name, rec.R.Hints)
 			}
 		default:
-			if len(rec.hints) != 0 {
-				t.Errorf("%s: hints %+v", c.name, rec.hints)
+			if len(rec.R.Hints) != 0 {
+				t.Errorf("%s: hints %+v", c.name, rec.R.Hints)
 			}
 		}
 	}
@@ -92,12 +92,12 @@ func TestSSDP(t *testing.T) {
 
 func TestSSDPFieldsAndRepeats(t *testing.T) {
 	rec := runSSDP(ssdpNotifyAlive, ssdpNotifyAlive, ssdpSearchUA, ssdpNotifyAlive)
-	if rec.fields["http_host"]["239.255.255.250:1900"] != 4 || rec.fields["http_server"]["UPnP/1.0 BLR-TX4S/1.0"] != 3 ||
-		rec.fields["http_user_agent"]["Google Chrome/61.0.3163.79 Windows"] != 1 {
-		t.Errorf("fields %v", rec.fields)
+	if rec.R.Fields["http_host"]["239.255.255.250:1900"] != 4 || rec.R.Fields["http_server"]["UPnP/1.0 BLR-TX4S/1.0"] != 3 ||
+		rec.R.Fields["http_user_agent"]["Google Chrome/61.0.3163.79 Windows"] != 1 {
+		t.Errorf("fields %v", rec.R.Fields)
 	}
 	// The server hint is repeated only when the sender's string changes.
-	if len(rec.tx) != 4 || len(rec.hints) != 3 {
-		t.Errorf("%d transactions, %d hints", len(rec.tx), len(rec.hints))
+	if len(rec.R.Transactions) != 4 || len(rec.R.Hints) != 3 {
+		t.Errorf("%d transactions, %d hints", len(rec.R.Transactions), len(rec.R.Hints))
 	}
 }

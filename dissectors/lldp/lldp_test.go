@@ -100,13 +100,13 @@ func TestDecode(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := feed(t, c.hex)
-			if got, want := strings.Join(violReasons(rec.viols), "; "), strings.Join(c.viols, "; "); got != want {
+			if got, want := strings.Join(violReasons(rec.R.Violations), "; "), strings.Join(c.viols, "; "); got != want {
 				t.Errorf("violations %q, want %q", got, want)
 			}
-			if len(rec.tx) != 1 {
-				t.Fatalf("%d transactions, want 1", len(rec.tx))
+			if len(rec.R.Transactions) != 1 {
+				t.Fatalf("%d transactions, want 1", len(rec.R.Transactions))
 			}
-			tx := rec.tx[0]
+			tx := rec.R.Transactions[0]
 			if tx.Op != dissect.OpNotify || tx.Status != dissect.StatusOK || tx.Protocol != "lldp" {
 				t.Errorf("tx op %v status %v protocol %q", tx.Op, tx.Status, tx.Protocol)
 			}
@@ -114,10 +114,10 @@ func TestDecode(t *testing.T) {
 			if c.hint.Name == "" && c.hint.Model == "" {
 				return
 			}
-			if len(rec.hints) != 1 {
-				t.Fatalf("%d hints, want 1", len(rec.hints))
+			if len(rec.R.Hints) != 1 {
+				t.Fatalf("%d hints, want 1", len(rec.R.Hints))
 			}
-			h := rec.hints[0]
+			h := rec.R.Hints[0]
 			if h.Name != c.hint.Name || h.Model != c.hint.Model || h.Vendor != c.hint.Vendor || h.OS != c.hint.OS ||
 				h.Firmware != c.hint.Firmware || h.Hardware != c.hint.Hardware || h.Serial != c.hint.Serial ||
 				h.Role != c.hint.Role {
@@ -133,8 +133,8 @@ func TestDecode(t *testing.T) {
 
 func TestShutdownFuncName(t *testing.T) {
 	rec := feed(t, shutdownPDU)
-	if rec.tx[0].FuncName != "LLDPDU shutdown" {
-		t.Errorf("FuncName %q", rec.tx[0].FuncName)
+	if rec.R.Transactions[0].FuncName != "LLDPDU shutdown" {
+		t.Errorf("FuncName %q", rec.R.Transactions[0].FuncName)
 	}
 }
 
@@ -142,20 +142,20 @@ func TestShutdownFuncName(t *testing.T) {
 // changed one a second.
 func TestHintOnlyOnChange(t *testing.T) {
 	rec := feed(t, smcSwitch, smcSwitch, smcSwitch, scalanceX212, scalanceX212)
-	if len(rec.tx) != 5 {
-		t.Errorf("%d transactions, want 5", len(rec.tx))
+	if len(rec.R.Transactions) != 5 {
+		t.Errorf("%d transactions, want 5", len(rec.R.Transactions))
 	}
-	if len(rec.hints) != 2 {
-		t.Errorf("%d hints, want 2", len(rec.hints))
+	if len(rec.R.Hints) != 2 {
+		t.Errorf("%d hints, want 2", len(rec.R.Hints))
 	}
-	if n := rec.fields["lldp_system_name"]["SMCGS8P-Smart"]; n != 3 {
+	if n := rec.R.Fields["lldp_system_name"]["SMCGS8P-Smart"]; n != 3 {
 		t.Errorf("lldp_system_name counted %d times, want 3", n)
 	}
 }
 
 func TestEmptyFrame(t *testing.T) {
 	rec := feed(t, "", "0000")
-	if len(rec.tx) != 0 || len(rec.viols) != 2 {
-		t.Errorf("%d tx, violations %v", len(rec.tx), violReasons(rec.viols))
+	if len(rec.R.Transactions) != 0 || len(rec.R.Violations) != 2 {
+		t.Errorf("%d tx, violations %v", len(rec.R.Transactions), violReasons(rec.R.Violations))
 	}
 }

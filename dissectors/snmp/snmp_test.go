@@ -110,13 +110,13 @@ func TestTransactions(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := run(t, c.steps...)
-			if got, want := strings.Join(violReasons(rec.viols), "; "), strings.Join(c.viols, "; "); got != want {
+			if got, want := strings.Join(violReasons(rec.R.Violations), "; "), strings.Join(c.viols, "; "); got != want {
 				t.Errorf("violations %q, want %q", got, want)
 			}
-			if len(rec.tx) != 1 {
-				t.Fatalf("%d transactions, want 1", len(rec.tx))
+			if len(rec.R.Transactions) != 1 {
+				t.Fatalf("%d transactions, want 1", len(rec.R.Transactions))
 			}
-			tx := rec.tx[0]
+			tx := rec.R.Transactions[0]
 			if tx.Op != c.op || tx.Status != c.status || tx.Function != c.fn || tx.FuncName != c.funcName ||
 				tx.CodeName != c.code {
 				t.Errorf("tx op %v status %v fn %d %q code %q", tx.Op, tx.Status, tx.Function, tx.FuncName, tx.CodeName)
@@ -133,38 +133,38 @@ func TestTransactions(t *testing.T) {
 
 func TestV3Exchange(t *testing.T) {
 	rec := run(t, toSrv(v3Discovery), toCli(v3Report), toSrv(v3GetNext), toCli(v3Response))
-	if len(rec.tx) != 2 || len(rec.viols) != 0 {
-		t.Fatalf("%d transactions, violations %v", len(rec.tx), violReasons(rec.viols))
+	if len(rec.R.Transactions) != 2 || len(rec.R.Violations) != 0 {
+		t.Fatalf("%d transactions, violations %v", len(rec.R.Transactions), violReasons(rec.R.Violations))
 	}
-	wantAttrs(t, "discovery", rec.tx[0].Attrs, "version", "3", "msg_flags", "4", "security_model", "3", "report", "1",
+	wantAttrs(t, "discovery", rec.R.Transactions[0].Attrs, "version", "3", "msg_flags", "4", "security_model", "3", "report", "1",
 		"varbinds", "0", "resp_varbinds", "1")
-	if rec.tx[0].Status != dissect.StatusOK || rec.tx[0].FuncName != "get-request" {
-		t.Errorf("discovery %v %q", rec.tx[0].Status, rec.tx[0].FuncName)
+	if rec.R.Transactions[0].Status != dissect.StatusOK || rec.R.Transactions[0].FuncName != "get-request" {
+		t.Errorf("discovery %v %q", rec.R.Transactions[0].Status, rec.R.Transactions[0].FuncName)
 	}
-	wantAttrs(t, "get-next", rec.tx[1].Attrs, "user", "username", "oid", "1.3.6.1.2.1.1.6.0")
-	if rec.tx[1].Op != dissect.OpRead || rec.tx[1].Status != dissect.StatusOK {
-		t.Errorf("get-next %v %v", rec.tx[1].Op, rec.tx[1].Status)
+	wantAttrs(t, "get-next", rec.R.Transactions[1].Attrs, "user", "username", "oid", "1.3.6.1.2.1.1.6.0")
+	if rec.R.Transactions[1].Op != dissect.OpRead || rec.R.Transactions[1].Status != dissect.StatusOK {
+		t.Errorf("get-next %v %v", rec.R.Transactions[1].Op, rec.R.Transactions[1].Status)
 	}
-	if len(rec.hints) != 1 || attr(rec.hints[0].Extra, "engine_id") != "80001f8880a9498e5e3a2c3043" ||
-		rec.hints[0].Side != dissect.ToClient {
-		t.Errorf("engine hint %+v", rec.hints)
+	if len(rec.R.Hints) != 1 || attr(rec.R.Hints[0].Extra, "engine_id") != "80001f8880a9498e5e3a2c3043" ||
+		rec.R.Hints[0].Side != dissect.ToClient {
+		t.Errorf("engine hint %+v", rec.R.Hints)
 	}
-	if len(rec.fields["snmp_community"]) != 0 {
-		t.Errorf("v3 counted a community: %v", rec.fields)
+	if len(rec.R.Fields["snmp_community"]) != 0 {
+		t.Errorf("v3 counted a community: %v", rec.R.Fields)
 	}
 }
 
 func TestIdentityHint(t *testing.T) {
 	rec := run(t, toSrv(getSysReq), toCli(getSysResp), toSrv(getSysReq), toCli(getSysResp))
-	if len(rec.hints) != 1 {
-		t.Fatalf("%d hints, want 1", len(rec.hints))
+	if len(rec.R.Hints) != 1 {
+		t.Fatalf("%d hints, want 1", len(rec.R.Hints))
 	}
-	h := rec.hints[0]
+	h := rec.R.Hints[0]
 	if h.Side != dissect.ToClient || h.Name != "plc-gw" || h.Model != "Linux plc-gw 4.19.0 #1 SMP armv7l" ||
 		h.OS != h.Model || attr(h.Extra, "sys_object_id") != "1.3.6.1.4.1.8072.3.2.10" {
 		t.Errorf("hint %+v", h)
 	}
-	if n := rec.fields["snmp_community"]["public"]; n != 4 {
+	if n := rec.R.Fields["snmp_community"]["public"]; n != 4 {
 		t.Errorf("snmp_community counted %d times, want 4", n)
 	}
 }
@@ -178,11 +178,11 @@ func TestViolations(t *testing.T) {
 		{"", "malformed: invalid BER structure"},
 	} {
 		rec := run(t, toSrv(c.hex))
-		if got := strings.Join(violReasons(rec.viols), "; "); got != c.want {
+		if got := strings.Join(violReasons(rec.R.Violations), "; "); got != c.want {
 			t.Errorf("%s: violations %q, want %q", c.hex, got, c.want)
 		}
-		if len(rec.tx) != 0 {
-			t.Errorf("%s: %d transactions", c.hex, len(rec.tx))
+		if len(rec.R.Transactions) != 0 {
+			t.Errorf("%s: %d transactions", c.hex, len(rec.R.Transactions))
 		}
 	}
 }
@@ -208,7 +208,7 @@ func TestTimeout(t *testing.T) {
 	d.Feed(&ctx, dissect.ToServer, unhex(t, getSysReq))
 	ctx.Time = t0.Add(Timeout + time.Second)
 	d.Feed(&ctx, dissect.ToServer, unhex(t, v2Trap))
-	if len(rec.tx) != 2 || rec.tx[0].Status != dissect.StatusUnmatched || rec.tx[1].Op != dissect.OpNotify {
-		t.Errorf("%+v", rec.tx)
+	if len(rec.R.Transactions) != 2 || rec.R.Transactions[0].Status != dissect.StatusUnmatched || rec.R.Transactions[1].Op != dissect.OpNotify {
+		t.Errorf("%+v", rec.R.Transactions)
 	}
 }

@@ -89,13 +89,13 @@ func TestSession(t *testing.T) {
 		rec := run(t, split, toCli([]byte(serverBanner)), toSrv([]byte(clientBanner)), toSrv(modernKex),
 			toCli(modernKex), toSrv(unhex(t, newKeys)), toCli(unhex(t, newKeys)),
 			toSrv([]byte("\x00\x00\xff\xffencrypted junk that must be ignored")))
-		if len(rec.viols) != 0 {
-			t.Errorf("split %d: violations %v", split, violReasons(rec.viols))
+		if len(rec.R.Violations) != 0 {
+			t.Errorf("split %d: violations %v", split, violReasons(rec.R.Violations))
 		}
-		if len(rec.tx) != 2 {
-			t.Fatalf("split %d: %d transactions", split, len(rec.tx))
+		if len(rec.R.Transactions) != 2 {
+			t.Fatalf("split %d: %d transactions", split, len(rec.R.Transactions))
 		}
-		id, kex := rec.tx[0], rec.tx[1]
+		id, kex := rec.R.Transactions[0], rec.R.Transactions[1]
 		if id.FuncName != "identification" || id.Op != dissect.OpSession || id.Status != dissect.StatusOK {
 			t.Errorf("identification tx %+v", id)
 		}
@@ -104,32 +104,32 @@ func TestSession(t *testing.T) {
 		// tshark's ssh.kex.hassh and ssh.kex.hasshserver for these lists.
 		wantAttrs(t, "kexinit", kex.Attrs, "hassh", "b95420342e1d925aace963ec5a47822c",
 			"hassh_server", "b95420342e1d925aace963ec5a47822c", "client_weak_algorithms", "", "server_weak_algorithms", "")
-		if len(rec.hints) != 2 {
-			t.Fatalf("%d hints", len(rec.hints))
+		if len(rec.R.Hints) != 2 {
+			t.Fatalf("%d hints", len(rec.R.Hints))
 		}
-		srv := rec.hints[0]
+		srv := rec.R.Hints[0]
 		if srv.Role != dissect.RoleServer || srv.OS != "Ubuntu Linux" || srv.Side != dissect.ToClient ||
 			attr(srv.Extra, "ssh_software") != "OpenSSH_8.9p1" || attr(srv.Extra, "ssh_comment") != "Ubuntu-3ubuntu0.6" {
 			t.Errorf("server hint %+v", srv)
 		}
-		if cl := rec.hints[1]; cl.Role != dissect.RoleClient || attr(cl.Extra, "ssh_software") != "OpenSSH_9.6" {
+		if cl := rec.R.Hints[1]; cl.Role != dissect.RoleClient || attr(cl.Extra, "ssh_software") != "OpenSSH_9.6" {
 			t.Errorf("client hint %+v", cl)
 		}
-		if rec.fields["ssh_banner"]["SSH-2.0-OpenSSH_9.6"] != 1 || len(rec.fields["ssh_banner"]) != 2 {
-			t.Errorf("fields %v", rec.fields)
+		if rec.R.Fields["ssh_banner"]["SSH-2.0-OpenSSH_9.6"] != 1 || len(rec.R.Fields["ssh_banner"]) != 2 {
+			t.Errorf("fields %v", rec.R.Fields)
 		}
 	}
 }
 
 func TestWeakAlgorithms(t *testing.T) {
 	rec := run(t, 0, toCli([]byte(dropbear)), toSrv([]byte("SSH-2.0-libssh_0.9.6\r\n")), toSrv(oldKex), toCli(oldKex))
-	if len(rec.tx) != 2 {
-		t.Fatalf("%d transactions", len(rec.tx))
+	if len(rec.R.Transactions) != 2 {
+		t.Fatalf("%d transactions", len(rec.R.Transactions))
 	}
-	wantAttrs(t, "kexinit", rec.tx[1].Attrs, "hassh", "b467241f66c658d797ac42ad51b28b35",
+	wantAttrs(t, "kexinit", rec.R.Transactions[1].Attrs, "hassh", "b467241f66c658d797ac42ad51b28b35",
 		"client_weak_algorithms", "1", "server_weak_algorithms", "1")
-	if rec.hints[0].OS != "embedded Linux" {
-		t.Errorf("dropbear hint %+v", rec.hints[0])
+	if rec.R.Hints[0].OS != "embedded Linux" {
+		t.Errorf("dropbear hint %+v", rec.R.Hints[0])
 	}
 }
 
@@ -149,7 +149,7 @@ func TestViolations(t *testing.T) {
 		{"version 3", []step{toCli([]byte("SSH-3.0-x\r\n"))}, "out_of_spec: unknown SSH protocol version"},
 	} {
 		rec := run(t, 0, c.steps...)
-		if got := strings.Join(violReasons(rec.viols), "; "); got != c.want {
+		if got := strings.Join(violReasons(rec.R.Violations), "; "); got != c.want {
 			t.Errorf("%s: violations %q, want %q", c.name, got, c.want)
 		}
 	}
@@ -159,12 +159,12 @@ func TestViolations(t *testing.T) {
 // identification (RFC 4253 §4.2).
 func TestPreBannerLines(t *testing.T) {
 	rec := run(t, 3, toCli([]byte(preBanner+serverBanner)))
-	if len(rec.viols) != 0 || rec.fields["ssh_banner"]["SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6"] != 1 {
-		t.Errorf("violations %v fields %v", violReasons(rec.viols), rec.fields)
+	if len(rec.R.Violations) != 0 || rec.R.Fields["ssh_banner"]["SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6"] != 1 {
+		t.Errorf("violations %v fields %v", violReasons(rec.R.Violations), rec.R.Fields)
 	}
 	// One side only: the session is flushed at End as an orphan.
-	if len(rec.tx) != 1 || rec.tx[0].Status != dissect.StatusOrphan {
-		t.Errorf("%+v", rec.tx)
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Status != dissect.StatusOrphan {
+		t.Errorf("%+v", rec.R.Transactions)
 	}
 }
 

@@ -107,16 +107,16 @@ func greaseHello() []byte {
 
 func TestGreaseHello(t *testing.T) {
 	rec := run(t, 0, toSrv(greaseHello()))
-	if len(rec.tx) != 1 || rec.tx[0].Status != dissect.StatusUnmatched {
-		t.Fatalf("%+v", rec.tx)
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Status != dissect.StatusUnmatched {
+		t.Fatalf("%+v", rec.R.Transactions)
 	}
 	// JA3 string without GREASE: 771,4865-4866-49195,0-10-11-13-16-43,29-23,0
-	ja3 := attr(rec.tx[0].Attrs, "ja3")
+	ja3 := attr(rec.R.Transactions[0].Attrs, "ja3")
 	if got := md5hex("771,4865-4866-49195,0-10-11-13-16-43,29-23,0"); ja3 != got {
 		t.Errorf("ja3 %s, want md5 of the GREASE-free string %s", ja3, got)
 	}
-	wantAttrs(t, "hello", rec.tx[0].Attrs, "sni", "plc-07.plant.example", "alpn", "h2", "client_version", "772")
-	ja4 := attr(rec.tx[0].Attrs, "ja4")
+	wantAttrs(t, "hello", rec.R.Transactions[0].Attrs, "sni", "plc-07.plant.example", "alpn", "h2", "client_version", "772")
+	ja4 := attr(rec.R.Transactions[0].Attrs, "ja4")
 	wantA := "t13d0306h2_"
 	if !strings.HasPrefix(ja4, wantA) || len(ja4) != 36 {
 		t.Errorf("ja4 %q, want prefix %q", ja4, wantA)
@@ -127,8 +127,8 @@ func TestGreaseHello(t *testing.T) {
 	if c := sha12("000a,000b,000d,002b_0403,0804"); ja4[24:] != c {
 		t.Errorf("ja4 c %s, want %s", ja4[24:], c)
 	}
-	if rec.fields["tls_sni"]["plc-07.plant.example"] != 1 || rec.fields["tls_ja3"][ja3] != 1 {
-		t.Errorf("fields %v", rec.fields)
+	if rec.R.Fields["tls_sni"]["plc-07.plant.example"] != 1 || rec.R.Fields["tls_ja3"][ja3] != 1 {
+		t.Errorf("fields %v", rec.R.Fields)
 	}
 }
 
@@ -136,20 +136,20 @@ func TestHandshake(t *testing.T) {
 	for _, split := range []int{0, 1, 13} {
 		rec := run(t, split, toSrv(unhex(t, ecdheClientHello)), toCli(unhex(t, ecdheServerHello)),
 			toSrv(unhex(t, ecdheClientFinish)))
-		if len(rec.tx) != 1 || len(rec.viols) != 0 {
-			t.Fatalf("split %d: %d tx, violations %v", split, len(rec.tx), violReasons(rec.viols))
+		if len(rec.R.Transactions) != 1 || len(rec.R.Violations) != 0 {
+			t.Fatalf("split %d: %d tx, violations %v", split, len(rec.R.Transactions), violReasons(rec.R.Violations))
 		}
-		tx := rec.tx[0]
+		tx := rec.R.Transactions[0]
 		if tx.Op != dissect.OpSession || tx.Status != dissect.StatusOK || tx.FuncName != "handshake" {
 			t.Errorf("tx %v %v %q", tx.Op, tx.Status, tx.FuncName)
 		}
 		wantAttrs(t, "handshake", tx.Attrs, "client_version", "771", "version", "771", "cipher", "49172",
 			"ja3", "29d8afc9e0a4d38d138ec2643966815f")
-		if rec.fields["tls_ja3"]["29d8afc9e0a4d38d138ec2643966815f"] != 1 {
-			t.Errorf("fields %v", rec.fields)
+		if rec.R.Fields["tls_ja3"]["29d8afc9e0a4d38d138ec2643966815f"] != 1 {
+			t.Errorf("fields %v", rec.R.Fields)
 		}
-		if len(rec.hints) != 1 || rec.hints[0].Role != dissect.RoleClient {
-			t.Errorf("hints %+v", rec.hints)
+		if len(rec.R.Hints) != 1 || rec.R.Hints[0].Role != dissect.RoleClient {
+			t.Errorf("hints %+v", rec.R.Hints)
 		}
 	}
 }
@@ -159,15 +159,15 @@ func TestHelloAcrossRecords(t *testing.T) {
 	msg := unhex(t, ecdheClientHello)[5:]
 	b := append(record(22, msg[:40]), record(22, msg[40:])...)
 	rec := run(t, 0, toSrv(b))
-	if len(rec.tx) != 1 || attr(rec.tx[0].Attrs, "ja3") != "29d8afc9e0a4d38d138ec2643966815f" {
-		t.Errorf("%+v", rec.tx)
+	if len(rec.R.Transactions) != 1 || attr(rec.R.Transactions[0].Attrs, "ja3") != "29d8afc9e0a4d38d138ec2643966815f" {
+		t.Errorf("%+v", rec.R.Transactions)
 	}
 }
 
 func TestOrphanServerHello(t *testing.T) {
 	rec := run(t, 0, toCli(unhex(t, ecdheServerHello)))
-	if len(rec.tx) != 1 || rec.tx[0].Status != dissect.StatusOrphan {
-		t.Errorf("%+v", rec.tx)
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Status != dissect.StatusOrphan {
+		t.Errorf("%+v", rec.R.Transactions)
 	}
 }
 
@@ -186,14 +186,14 @@ func TestRecords(t *testing.T) {
 		{"bad hello", badHello, dissect.ToServer, "malformed: malformed ClientHello", ""},
 	} {
 		rec := run(t, 0, step{c.dir, unhex(t, c.hex)})
-		if got := strings.Join(violReasons(rec.viols), "; "); got != c.viols {
+		if got := strings.Join(violReasons(rec.R.Violations), "; "); got != c.viols {
 			t.Errorf("%s: violations %q, want %q", c.name, got, c.viols)
 		}
 		var got string
-		if len(rec.tx) > 0 {
-			got = rec.tx[0].FuncName + "/" + rec.tx[0].CodeName
-			if rec.tx[0].Status != dissect.StatusException {
-				t.Errorf("%s: status %v", c.name, rec.tx[0].Status)
+		if len(rec.R.Transactions) > 0 {
+			got = rec.R.Transactions[0].FuncName + "/" + rec.R.Transactions[0].CodeName
+			if rec.R.Transactions[0].Status != dissect.StatusException {
+				t.Errorf("%s: status %v", c.name, rec.R.Transactions[0].Status)
 			}
 		}
 		if got != c.tx {
@@ -207,8 +207,8 @@ func TestRecords(t *testing.T) {
 func TestEncryptedAfterCCS(t *testing.T) {
 	garbage := record(22, handshakeMsg(1, []byte{1, 2, 3}))
 	rec := run(t, 0, toSrv(append(record(20, []byte{1}), garbage...)))
-	if len(rec.viols) != 0 || len(rec.tx) != 0 {
-		t.Errorf("tx %d violations %v", len(rec.tx), violReasons(rec.viols))
+	if len(rec.R.Violations) != 0 || len(rec.R.Transactions) != 0 {
+		t.Errorf("tx %d violations %v", len(rec.R.Transactions), violReasons(rec.R.Violations))
 	}
 }
 
@@ -230,17 +230,17 @@ func TestCertificate(t *testing.T) {
 	// The certificate spans two records, as large chains do.
 	b := append(unhex(t, ecdheServerHello), append(record(22, msg[:100]), record(22, msg[100:])...)...)
 	rec := run(t, 0, toSrv(unhex(t, ecdheClientHello)), toCli(b))
-	if len(rec.viols) != 0 {
-		t.Fatalf("violations %v", violReasons(rec.viols))
+	if len(rec.R.Violations) != 0 {
+		t.Fatalf("violations %v", violReasons(rec.R.Violations))
 	}
 	var h *dissect.AssetHint
-	for i := range rec.hints {
-		if rec.hints[i].Role == dissect.RoleServer {
-			h = &rec.hints[i]
+	for i := range rec.R.Hints {
+		if rec.R.Hints[i].Role == dissect.RoleServer {
+			h = &rec.R.Hints[i]
 		}
 	}
 	if h == nil {
-		t.Fatalf("no server hint in %+v", rec.hints)
+		t.Fatalf("no server hint in %+v", rec.R.Hints)
 	}
 	if h.Name != "plc-01.local" || h.Side != dissect.ToClient {
 		t.Errorf("hint %+v", h)
@@ -249,8 +249,8 @@ func TestCertificate(t *testing.T) {
 		"cert_not_before", "2020-01-02", "cert_not_after", "2025-06-30", "cert_expired", "1", "cert_self_issued", "1")
 	// The same certificate sent by the client (mutual TLS) describes the client.
 	rec = run(t, 0, toSrv(append(unhex(t, ecdheClientHello), record(22, msg)...)))
-	if len(rec.hints) != 2 || rec.hints[1].Role != dissect.RoleClient || rec.hints[1].Name != "plc-01.local" {
-		t.Errorf("client certificate hints %+v", rec.hints)
+	if len(rec.R.Hints) != 2 || rec.R.Hints[1].Role != dissect.RoleClient || rec.R.Hints[1].Name != "plc-01.local" {
+		t.Errorf("client certificate hints %+v", rec.R.Hints)
 	}
 }
 
@@ -272,8 +272,8 @@ func TestTimeout(t *testing.T) {
 	d.Feed(&ctx, dissect.ToServer, unhex(t, ecdheClientHello))
 	ctx.Time = t0.Add(Timeout)
 	d.Feed(&ctx, dissect.ToClient, unhex(t, ecdheServerHello))
-	if len(rec.tx) != 2 || rec.tx[0].Status != dissect.StatusUnmatched || rec.tx[1].Status != dissect.StatusOrphan {
-		t.Errorf("%+v", rec.tx)
+	if len(rec.R.Transactions) != 2 || rec.R.Transactions[0].Status != dissect.StatusUnmatched || rec.R.Transactions[1].Status != dissect.StatusOrphan {
+		t.Errorf("%+v", rec.R.Transactions)
 	}
 }
 
