@@ -11,6 +11,7 @@ package cdp
 
 import (
 	"github.com/otwatch/otwatch/dissectors/dissect"
+	"github.com/otwatch/otwatch/dissectors/internal/textfmt"
 )
 
 // OUI and PID select CDP frames by their SNAP header.
@@ -224,9 +225,9 @@ func firstAddr(dst, v []byte) ([]byte, bool) {
 		}
 		switch {
 		case ptype == 1 && plen == 1 && proto[0] == 0xCC && alen == 4:
-			out = appendIPv4(dst, a)
+			out = textfmt.AppendIPv4(dst, a)
 		case ptype == 2 && plen == 8 && be16(proto[6:]) == 0x86DD && alen == 16:
-			out = appendIPv6(dst, a)
+			out = textfmt.AppendIPv6(dst, a)
 		}
 	}
 	return out, true
@@ -276,10 +277,10 @@ func (d *dissector) emitHint(ctx *dissect.Context, dir dissect.Direction) {
 	if p.deviceID == nil && p.platform == nil && p.software == nil {
 		return
 	}
-	h := uint64(fnvOffset)
+	h := uint64(textfmt.FNVOffset)
 	for _, b := range [...][]byte{p.deviceID, p.platform, p.software, p.addr, p.mgmtAddr, p.portID, p.vtpDomain} {
-		h = fnv(h, b)
-		h = fnv(h, sep[:])
+		h = textfmt.FNV(h, b)
+		h = textfmt.FNV(h, sep[:])
 	}
 	h ^= uint64(p.caps)<<16 | uint64(p.nativeVLAN)
 	h *= 1099511628211
@@ -398,51 +399,4 @@ func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
 
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendIPv4(dst, ip []byte) []byte {
-	for i, b := range ip {
-		if i > 0 {
-			dst = append(dst, '.')
-		}
-		if b >= 100 {
-			dst = append(dst, '0'+b/100)
-		}
-		if b >= 10 {
-			dst = append(dst, '0'+b/10%10)
-		}
-		dst = append(dst, '0'+b%10)
-	}
-	return dst
-}
-
-// appendIPv6 writes the eight groups in hex without :: compression.
-func appendIPv6(dst, ip []byte) []byte {
-	for i := 0; i < 16; i += 2 {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		g := uint16(ip[i])<<8 | uint16(ip[i+1])
-		started := false
-		for s := 12; s >= 0; s -= 4 {
-			n := byte(g>>uint(s)) & 15
-			if n != 0 || started || s == 0 {
-				dst = append(dst, hexDigits[n])
-				started = true
-			}
-		}
-	}
-	return dst
-}
-
-const fnvOffset = 14695981039346656037
-
-func fnv(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
 }

@@ -14,6 +14,7 @@ package lldp
 
 import (
 	"github.com/otwatch/otwatch/dissectors/dissect"
+	"github.com/otwatch/otwatch/dissectors/internal/textfmt"
 )
 
 // EtherType is the EtherType of LLDP frames.
@@ -235,9 +236,9 @@ func (d *dissector) mgmtAddr(v []byte) bool {
 	if p.mgmtIP == nil {
 		switch {
 		case sub == 1 && len(addr) == 4:
-			p.mgmtIP = appendIPv4(d.mgmtText[:0], addr)
+			p.mgmtIP = textfmt.AppendIPv4(d.mgmtText[:0], addr)
 		case sub == 2 && len(addr) == 16:
-			p.mgmtIP = appendIPv6(d.mgmtText[:0], addr)
+			p.mgmtIP = textfmt.AppendIPv6(d.mgmtText[:0], addr)
 		case sub == 6 && len(addr) == 6:
 			p.mgmtIP = appendMAC(d.mgmtText[:0], addr)
 		}
@@ -348,11 +349,11 @@ func (d *dissector) emitHint(ctx *dissect.Context, dir dissect.Direction) {
 	if p.sysName == nil && p.sysDesc == nil && p.mgmtIP == nil && p.medModel == nil && p.chassis == nil {
 		return
 	}
-	h := uint64(fnvOffset)
+	h := uint64(textfmt.FNVOffset)
 	for _, b := range [...][]byte{p.chassis, p.port, p.portDesc, p.sysName, p.sysDesc, p.mgmtIP, p.pnChassis,
 		p.medHW, p.medFW, p.medSW, p.medSerial, p.medMfr, p.medModel} {
-		h = fnv(h, b)
-		h = fnv(h, sep[:])
+		h = textfmt.FNV(h, b)
+		h = textfmt.FNV(h, sep[:])
 	}
 	h ^= uint64(p.capsEnabled)<<16 | uint64(p.portVLAN)
 	h *= 1099511628211
@@ -431,9 +432,9 @@ func idText(dst []byte, sub, macSub, netSub byte, v []byte) []byte {
 	case sub == macSub && len(v) == 6:
 		return appendMAC(dst, v)
 	case sub == netSub && len(v) == 5 && v[0] == 1:
-		return appendIPv4(dst, v[1:])
+		return textfmt.AppendIPv4(dst, v[1:])
 	case sub == netSub && len(v) == 17 && v[0] == 2:
-		return appendIPv6(dst, v[1:])
+		return textfmt.AppendIPv6(dst, v[1:])
 	}
 	return v
 }
@@ -507,59 +508,12 @@ func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
-const hexDigits = "0123456789abcdef"
-
 func appendMAC(dst, m []byte) []byte {
-	for i, b := range m {
+	for i := range m {
 		if i > 0 {
 			dst = append(dst, ':')
 		}
-		dst = append(dst, hexDigits[b>>4], hexDigits[b&15])
+		dst = textfmt.AppendHex(dst, m[i:i+1])
 	}
 	return dst
-}
-
-func appendIPv4(dst, ip []byte) []byte {
-	for i, b := range ip {
-		if i > 0 {
-			dst = append(dst, '.')
-		}
-		if b >= 100 {
-			dst = append(dst, '0'+b/100)
-		}
-		if b >= 10 {
-			dst = append(dst, '0'+b/10%10)
-		}
-		dst = append(dst, '0'+b%10)
-	}
-	return dst
-}
-
-// appendIPv6 writes the eight groups in full hex (no :: compression).
-func appendIPv6(dst, ip []byte) []byte {
-	for i := 0; i < 16; i += 2 {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		g := uint16(ip[i])<<8 | uint16(ip[i+1])
-		started := false
-		for s := 12; s >= 0; s -= 4 {
-			n := byte(g>>uint(s)) & 15
-			if n != 0 || started || s == 0 {
-				dst = append(dst, hexDigits[n])
-				started = true
-			}
-		}
-	}
-	return dst
-}
-
-const fnvOffset = 14695981039346656037
-
-func fnv(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
 }
