@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -106,6 +107,7 @@ func newProtocols(stdout io.Writer) *cobra.Command {
 }
 
 type analyzeFlags struct {
+	cpuProfile    string
 	inventory     bool
 	inventoryJSON string
 	inventoryCSV  string
@@ -138,6 +140,7 @@ and a non-zero exit status.`,
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always, never")
 	f.IntVar(&fl.maxFlows, "max-flows", 0, "flow table capacity per worker (0: default)")
 	f.BoolVar(&fl.inventory, "inventory", false, "print the asset inventory (devices) as a table")
+	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to this file")
 	f.StringVar(&fl.inventoryJSON, "inventory-json", "", "write the asset inventory as JSON to this file")
 	f.StringVar(&fl.inventoryCSV, "inventory-csv", "", "write the asset inventory as CSV to this file")
 	return cmd
@@ -153,6 +156,17 @@ func isTerminal(w io.Writer) bool {
 }
 
 func runAnalyze(ctx context.Context, fl analyzeFlags, files []string, stdout, stderr io.Writer) error {
+	if fl.cpuProfile != "" {
+		pf, err := os.Create(fl.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("analyze: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	opt := analyze.Options{Registry: all.Registry(), NoFields: !fl.json}
 	wantInv := fl.inventory || fl.inventoryJSON != "" || fl.inventoryCSV != ""
 	if wantInv {
