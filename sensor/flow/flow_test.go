@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/sensor/decode"
@@ -426,4 +428,34 @@ func TestLLCFlowsBySNAPProtocol(t *testing.T) {
 	if udld == c || c.Protocol() != "cdp" || udld.Protocol() != "" || cdpFeeds != 1 {
 		t.Fatalf("udld flow %p (%q), cdp flow %p (%q), feeds %d", udld, udld.Protocol(), c, c.Protocol(), cdpFeeds)
 	}
+}
+
+// TestMemoryPerIdleFlow holds 1,000,000 flows (UDP, no dissector state) and
+// checks that each costs under 300 bytes with its share of the index.
+func TestMemoryPerIdleFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("memory measurement skipped in -short mode")
+	}
+	const n = 1_000_000
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	tab := New(Config{MaxFlows: n, UDPIdle: time.Hour}, nil, nopEmitter{}, nil, 0)
+	p := udpPkt(hmi, plc, 1, 9999, "x", 0)
+	for i := 0; i < n; i++ {
+		p.SrcIP = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		p.SrcPort = uint16(1024 + i%60000)
+		tab.Process(p)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if tab.Len() != n {
+		t.Fatalf("%d flows held", tab.Len())
+	}
+	per := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("%d flows: %.0f bytes per flow (flow record %d bytes)", n, per, unsafe.Sizeof(Flow{}))
+	if per >= 300 {
+		t.Fatalf("%.0f bytes per idle flow, budget 300", per)
+	}
+	runtime.KeepAlive(tab)
 }
