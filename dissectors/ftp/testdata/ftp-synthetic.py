@@ -45,7 +45,7 @@ class Conn:
         self.send("C", 0x10)
 
     def send(self, side, flags, payload=b""):
-        self.t += 0.01
+        self.t = round(self.t + 0.01, 3)
         if side == "C":
             ack = self.sseq if flags & 0x10 else 0
             self.frames.append((self.t, packet(*self.C, self.cseq, ack, flags, payload)))
@@ -114,7 +114,8 @@ def main():
     with open(out, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for ts, data in frames:
-            f.write(struct.pack("<IIII", int(ts), int(round((ts % 1) * 1e6)) % 1000000, len(data), len(data)))
+            sec, usec = divmod(int(round(ts * 1e6)), 1000000)
+            f.write(struct.pack("<IIII", sec, usec, len(data), len(data)))
             f.write(data)
 
 
