@@ -6,11 +6,11 @@ package oui
 //go:generate go run ../../../tools/gen-oui -dir /usr/share/ieee-data -o oui.tsv.gz
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	_ "embed"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,33 +32,45 @@ type Table struct {
 func New() *Table { return &Table{} }
 
 func (t *Table) load() {
-	t.l, t.m, t.s = map[uint32]string{}, map[uint32]string{}, map[uint64]string{}
+	// Sized for the registry (about 32,000 MA-L, 4,500 MA-M and 9,600 MA-S
+	// blocks) so that loading does not rehash.
+	t.l, t.m, t.s = make(map[uint32]string, 34000), make(map[uint32]string, 5000), make(map[uint64]string, 10000)
 	zr, err := gzip.NewReader(bytes.NewReader(tableGz))
 	if err != nil {
 		t.err = fmt.Errorf("oui: %w", err)
 		return
 	}
-	sc := bufio.NewScanner(zr)
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), "\t", 3)
-		if len(f) != 3 {
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.err = fmt.Errorf("oui: %w", err)
+		return
+	}
+	// One string for the whole table: names are slices of it, not copies.
+	text := string(raw)
+	for len(text) > 0 {
+		line := text
+		if n := strings.IndexByte(text, '\n'); n >= 0 {
+			line, text = text[:n], text[n+1:]
+		} else {
+			text = ""
+		}
+		i := strings.IndexByte(line, '\t')
+		if i < 0 || len(line) < i+4 || line[i+3] != '\t' {
 			continue
 		}
-		v, err := strconv.ParseUint(f[0], 16, 64)
+		v, err := strconv.ParseUint(line[:i], 16, 64)
 		if err != nil {
 			continue
 		}
-		switch f[1] {
+		org := line[i+4:]
+		switch line[i+1 : i+3] {
 		case "24":
-			t.l[uint32(v)] = f[2]
+			t.l[uint32(v)] = org
 		case "28":
-			t.m[uint32(v)] = f[2]
+			t.m[uint32(v)] = org
 		case "36":
-			t.s[v] = f[2]
+			t.s[v] = org
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.err = fmt.Errorf("oui: %w", err)
 	}
 }
 

@@ -61,3 +61,10 @@ func BenchmarkLookup(b *testing.B) {
 		tab.Lookup(mac)
 	}
 }
+
+func BenchmarkLoad(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		New().Len()
+	}
+}
