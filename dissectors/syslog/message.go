@@ -83,7 +83,7 @@ func field(b []byte) (tok, rest []byte) {
 	if i < len(b) {
 		rest = b[i+1:]
 	}
-	if len(tok) == 1 && tok[0] == '-' {
+	if len(tok) == 0 || len(tok) == 1 && tok[0] == '-' {
 		tok = nil
 	}
 	return tok, rest
@@ -238,7 +238,7 @@ func parse3164(b []byte, m *Message) {
 // isTag reports whether the token after the timestamp is already the TAG
 // ("sshd[42]:" or "kernel:"), i.e. the sender left out its host name.
 func isTag(tok []byte) bool {
-	return tok[len(tok)-1] == ':' || indexByte(tok, '[') >= 0
+	return len(tok) > 0 && (tok[len(tok)-1] == ':' || indexByte(tok, '[') >= 0)
 }
 
 func indexByte(b []byte, c byte) int {
