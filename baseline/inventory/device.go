@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,6 +86,10 @@ type Device struct {
 	Slot        string `json:"slot,omitempty"`
 	DeviceID    uint32 `json:"device_id,omitempty"`
 	HasDeviceID bool   `json:"-"`
+
+	// Facts are the other things protocols said about the device, by key:
+	// TLS fingerprints, user agents, HTTP host names, banners… (bounded).
+	Facts map[string][]string `json:"facts,omitempty"`
 
 	ClientProtocols []string   `json:"client_protocols,omitempty"`
 	ServerProtocols []string   `json:"server_protocols,omitempty"`
@@ -218,6 +223,43 @@ func (d *Device) addEvidence(r Role, w float64, why string) {
 	}
 }
 
+// Bounds of Device.Facts.
+const (
+	maxFactKeys   = 24
+	maxFactValues = 16
+	maxFactLen    = 256
+)
+
+// nameFacts are the fact keys that name the device itself.
+var nameFacts = map[string]bool{"dns_name": true, "mdns_name": true, "llmnr_name": true, "dhcp_fqdn": true,
+	"http_host": true, "tls_sni": true, "netbios_name": true}
+
+// addFact records a value under key (deduplicated, bounded).
+func (d *Device) addFact(key, v string) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return
+	}
+	if len(v) > maxFactLen {
+		v = v[:maxFactLen]
+	}
+	if d.Facts == nil {
+		d.Facts = map[string][]string{}
+	}
+	vals, ok := d.Facts[key]
+	if !ok && len(d.Facts) >= maxFactKeys {
+		return
+	}
+	for _, x := range vals {
+		if x == v {
+			return
+		}
+	}
+	if len(vals) < maxFactValues {
+		d.Facts[key] = append(vals, v)
+	}
+}
+
 // setIdentity updates one identity field, recording changes in the history.
 func (d *Device) setIdentity(field *string, name, v, by string, ts time.Time, maxHist int) {
 	v = strings.TrimSpace(v)
@@ -295,6 +337,19 @@ func (d *Device) applyHint(h *dissect.AssetHint, maxHist int) {
 		d.DeviceID, d.HasDeviceID = h.DeviceID, true
 	}
 	d.addName(h.Name, h.Protocol)
+	for _, a := range h.Extra {
+		if a.Key == "dns_ip" {
+			continue // the address the name was found for: the device itself
+		}
+		v := string(a.Str)
+		if !a.IsStr {
+			v = strconv.FormatUint(a.Num, 10)
+		}
+		d.addFact(a.Key, v)
+		if nameFacts[a.Key] {
+			d.addName(v, h.Protocol)
+		}
+	}
 	if (h.Protocol == "arp" || h.Protocol == "dhcp") && h.IP.IsValid() && !d.ownIP(h.IP) && len(d.ownIPs) < 16 {
 		d.ownIPs = append(d.ownIPs, h.IP)
 	}
@@ -319,6 +374,11 @@ func (d *Device) absorb(src *Device) {
 	}
 	for _, p := range src.Ports {
 		d.Ports = append(d.Ports, p)
+	}
+	for k, vs := range src.Facts {
+		for _, v := range vs {
+			d.addFact(k, v)
+		}
 	}
 	d.History = append(d.History, src.History...)
 }

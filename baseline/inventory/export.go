@@ -15,36 +15,37 @@ import (
 
 // Record is the exported form of a device (JSON and CSV).
 type Record struct {
-	ID              uint64     `json:"id"`
-	MAC             string     `json:"mac,omitempty"`
-	MACVendor       string     `json:"mac_vendor,omitempty"`
-	IPs             []string   `json:"ips"`
-	VLANs           []uint16   `json:"vlans,omitempty"`
-	Via             string     `json:"via_router,omitempty"`
-	IsRouter        bool       `json:"is_router,omitempty"`
-	Name            string     `json:"name,omitempty"`
-	Names           []Name     `json:"names,omitempty"`
-	OS              string     `json:"os,omitempty"`
-	Vendor          string     `json:"vendor,omitempty"`
-	VendorID        uint32     `json:"vendor_id,omitempty"`
-	Model           string     `json:"model,omitempty"`
-	Product         string     `json:"product,omitempty"`
-	Firmware        string     `json:"firmware,omitempty"`
-	Hardware        string     `json:"hardware,omitempty"`
-	Serial          string     `json:"serial,omitempty"`
-	Mode            string     `json:"mode,omitempty"`
-	Slot            string     `json:"slot,omitempty"`
-	DeviceID        *uint32    `json:"device_id,omitempty"`
-	Role            Role       `json:"role"`
-	Confidence      float64    `json:"confidence"`
-	Purdue          int        `json:"purdue_level"`
-	Evidence        []Evidence `json:"evidence,omitempty"`
-	ClientProtocols []string   `json:"client_protocols,omitempty"`
-	ServerProtocols []string   `json:"server_protocols,omitempty"`
-	OpenPorts       []string   `json:"open_ports,omitempty"`
-	FirstSeen       time.Time  `json:"first_seen"`
-	LastSeen        time.Time  `json:"last_seen"`
-	History         []Change   `json:"history,omitempty"`
+	ID              uint64              `json:"id"`
+	MAC             string              `json:"mac,omitempty"`
+	MACVendor       string              `json:"mac_vendor,omitempty"`
+	IPs             []string            `json:"ips"`
+	VLANs           []uint16            `json:"vlans,omitempty"`
+	Via             string              `json:"via_router,omitempty"`
+	IsRouter        bool                `json:"is_router,omitempty"`
+	Name            string              `json:"name,omitempty"`
+	Names           []Name              `json:"names,omitempty"`
+	OS              string              `json:"os,omitempty"`
+	Vendor          string              `json:"vendor,omitempty"`
+	VendorID        uint32              `json:"vendor_id,omitempty"`
+	Model           string              `json:"model,omitempty"`
+	Product         string              `json:"product,omitempty"`
+	Firmware        string              `json:"firmware,omitempty"`
+	Hardware        string              `json:"hardware,omitempty"`
+	Serial          string              `json:"serial,omitempty"`
+	Mode            string              `json:"mode,omitempty"`
+	Slot            string              `json:"slot,omitempty"`
+	DeviceID        *uint32             `json:"device_id,omitempty"`
+	Role            Role                `json:"role"`
+	Confidence      float64             `json:"confidence"`
+	Purdue          int                 `json:"purdue_level"`
+	Evidence        []Evidence          `json:"evidence,omitempty"`
+	Facts           map[string][]string `json:"facts,omitempty"`
+	ClientProtocols []string            `json:"client_protocols,omitempty"`
+	ServerProtocols []string            `json:"server_protocols,omitempty"`
+	OpenPorts       []string            `json:"open_ports,omitempty"`
+	FirstSeen       time.Time           `json:"first_seen"`
+	LastSeen        time.Time           `json:"last_seen"`
+	History         []Change            `json:"history,omitempty"`
 }
 
 // Export turns devices into records.
@@ -55,7 +56,7 @@ func Export(devs []*Device) []Record {
 			IsRouter: d.IsRouter, Name: d.Name(), Names: d.Names, OS: d.OS, Vendor: d.Vendor, VendorID: d.VendorID,
 			Model: d.Model, Product: d.Product, Firmware: d.Firmware, Hardware: d.Hardware, Serial: d.Serial,
 			Mode: d.Mode, Slot: d.Slot, Role: d.Role, Confidence: d.Confidence, Purdue: d.Purdue,
-			Evidence: d.Evidence, ClientProtocols: d.ClientProtocols, ServerProtocols: d.ServerProtocols,
+			Evidence: d.Evidence, Facts: d.Facts, ClientProtocols: d.ClientProtocols, ServerProtocols: d.ServerProtocols,
 			FirstSeen: d.FirstSeen.UTC(), LastSeen: d.LastSeen.UTC(), History: d.History}
 		for _, a := range d.IPs {
 			r.IPs = append(r.IPs, a.String())

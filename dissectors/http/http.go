@@ -203,6 +203,7 @@ type dissector struct {
 	cur   pending
 
 	lastHint [2]uint64
+	lastHost uint64 // hash of the last Host header hinted for the server
 }
 
 func newDissector() *dissector {
@@ -643,6 +644,7 @@ func addAttrStr(t *dissect.Transaction, key string, v []byte) {
 // (User-Agent) when it differs from the last one hinted for that side.
 func (d *dissector) emitHint(ctx *dissect.Context, dir dissect.Direction) {
 	h := &d.h
+	d.emitHostHint(ctx, dir)
 	v := h.userAgent
 	if !h.request {
 		v = h.server
@@ -671,6 +673,29 @@ func (d *dissector) emitHint(ctx *dissect.Context, dir dissect.Direction) {
 			hi.OS = string(os)
 		}
 	}
+	ctx.Emit.Hint(hi)
+}
+
+// emitHostHint reports the Host a request names as a name of the server
+// it is sent to, when it differs from the last one hinted.
+func (d *dissector) emitHostHint(ctx *dissect.Context, dir dissect.Direction) {
+	h := &d.h
+	if !h.request || len(h.host) == 0 {
+		return
+	}
+	hash := fnv(fnvOffset, h.host)
+	if d.lastHost == hash {
+		return
+	}
+	d.lastHost = hash
+	hi := &d.hint
+	srv := dir.Reverse()
+	*hi = dissect.AssetHint{Time: ctx.Time, Protocol: protoName, Side: srv, Extra: d.hintAttrs[:0]}
+	if ctx.Flow != nil {
+		ep := ctx.Flow.Endpoint(srv)
+		hi.MAC, hi.IP = ep.MAC, ep.IP
+	}
+	hi.Extra = append(hi.Extra, dissect.Attr{Key: "http_host", Str: h.host, IsStr: true})
 	ctx.Emit.Hint(hi)
 }
 

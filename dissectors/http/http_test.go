@@ -140,10 +140,13 @@ func TestFieldsAndHints(t *testing.T) {
 		rec.R.Fields["http_server"]["Apache/2.4.6 (Fedora)"] != 2 {
 		t.Errorf("fields %v", rec.R.Fields)
 	}
-	if len(rec.R.Hints) != 2 {
-		t.Fatalf("%d hints, want 2", len(rec.R.Hints))
+	if len(rec.R.Hints) != 3 {
+		t.Fatalf("%d hints, want 3 (host, client, server)", len(rec.R.Hints))
 	}
-	c, s := rec.R.Hints[0], rec.R.Hints[1]
+	host, c, s := rec.R.Hints[0], rec.R.Hints[1], rec.R.Hints[2]
+	if host.Side != dissect.ToClient || attr(host.Extra, "http_host") != "plc.example" {
+		t.Errorf("host hint %+v: the Host header names the server", host)
+	}
 	if c.Side != dissect.ToServer || c.Role != dissect.RoleClient || attr(c.Extra, "user_agent") != "curl/8.0" {
 		t.Errorf("client hint %+v", c)
 	}

@@ -436,6 +436,12 @@ func (d *dissector) clientHello(ctx *dissect.Context, dir dissect.Direction, m [
 		hi.Extra = append(hi.Extra, dissect.Attr{Key: "ja3", Str: h.ja3[:], IsStr: true},
 			dissect.Attr{Key: "ja4", Str: h.ja4[:h.ja4Len], IsStr: true})
 		ctx.Emit.Hint(hi)
+		if ch.sni != nil {
+			// The name the client asked for names the server it talks to.
+			hs := d.newHint(ctx, dir.Reverse())
+			hs.Extra = append(hs.Extra, dissect.Attr{Key: "tls_sni", Str: ch.sni, IsStr: true})
+			ctx.Emit.Hint(hs)
+		}
 	}
 }
 
