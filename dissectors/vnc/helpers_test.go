@@ -1,0 +1,22 @@
+package vnc
+
+import (
+	"time"
+
+	"github.com/otwatch/otwatch/dissectors/dissectortest"
+)
+
+// The shared test kit, under the short names these tests use.
+type (
+	recorder    = dissectortest.Recorder
+	nullEmitter = dissectortest.NullEmitter
+)
+
+var (
+	newRecorder = dissectortest.NewRecorder
+	attr        = dissectortest.AttrValue
+	wantAttrs   = dissectortest.WantAttrs
+	violReasons = dissectortest.ViolationReasons
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
