@@ -177,6 +177,7 @@ type dissector struct {
 	engineText [64]byte
 
 	lastHint [4]uint64
+	clearHinted bool // the agent was told to the inventory as reached with a clear-text community
 	hintNext uint8
 }
 
@@ -237,6 +238,7 @@ func (d *dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byt
 	}
 	if len(m.community) > 0 {
 		ctx.Emit.FieldBytes("snmp_community", m.community)
+		d.communityHint(ctx, dir)
 	}
 	if m.v3 && m.flags&3 == 2 {
 		d.violate(ctx, dir, dissect.ViolOutOfSpec, m.pdu, "msgFlags: privacy without authentication")
@@ -633,6 +635,33 @@ func (d *dissector) emitHint(ctx *dissect.Context, dir dissect.Direction) {
 	if engine {
 		hi.Extra = append(hi.Extra, dissect.Attr{Key: "engine_id", Str: appendHex(d.engineText[:0], m.engineID),
 			IsStr: true})
+	}
+	ctx.Emit.Hint(hi)
+}
+
+// communityHint tells, once per flow, that the agent is managed with a
+// community string sent in clear (and whether it is a vendor default),
+// never the string itself. The agent answers and sends traps; it receives
+// the other requests.
+func (d *dissector) communityHint(ctx *dissect.Context, dir dissect.Direction) {
+	if d.clearHinted {
+		return
+	}
+	d.clearHinted = true
+	m := &d.m
+	agent := dir.Reverse()
+	if m.pdu == pduResponse || m.pdu == pduReport || m.pdu == pduTrap || m.pdu == pduV2Trap || m.pdu == pduInform {
+		agent = dir
+	}
+	hi := &d.hint
+	*hi = dissect.AssetHint{Time: ctx.Time, Protocol: protoName, Side: agent, Extra: d.hintAttrs[:0]}
+	if ctx.Flow != nil {
+		ep := ctx.Flow.Endpoint(agent)
+		hi.MAC, hi.IP = ep.MAC, ep.IP
+	}
+	hi.Extra = append(hi.Extra, dissect.Attr{Key: "snmp_community_seen", Num: 1})
+	if isDefault(m.community) {
+		hi.Extra = append(hi.Extra, dissect.Attr{Key: "snmp_default_community", Num: 1})
 	}
 	ctx.Emit.Hint(hi)
 }

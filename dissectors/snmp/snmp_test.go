@@ -156,10 +156,14 @@ func TestV3Exchange(t *testing.T) {
 
 func TestIdentityHint(t *testing.T) {
 	rec := run(t, toSrv(getSysReq), toCli(getSysResp), toSrv(getSysReq), toCli(getSysResp))
-	if len(rec.R.Hints) != 1 {
-		t.Fatalf("%d hints, want 1", len(rec.R.Hints))
+	if len(rec.R.Hints) != 2 {
+		t.Fatalf("%d hints, want 2 (clear-text community, identity)", len(rec.R.Hints))
 	}
-	h := rec.R.Hints[0]
+	if c := rec.R.Hints[0]; c.Side != dissect.ToClient || attr(c.Extra, "snmp_community_seen") != "1" ||
+		attr(c.Extra, "snmp_default_community") != "1" {
+		t.Errorf("community hint %+v: the agent is reached with a default community in clear", c)
+	}
+	h := rec.R.Hints[1]
 	if h.Side != dissect.ToClient || h.Name != "plc-gw" || h.Model != "Linux plc-gw 4.19.0 #1 SMP armv7l" ||
 		h.OS != h.Model || attr(h.Extra, "sys_object_id") != "1.3.6.1.4.1.8072.3.2.10" {
 		t.Errorf("hint %+v", h)
