@@ -118,6 +118,13 @@ const (
 	reasonFrame        = "syslog octet-counting frame header malformed"
 )
 
+// Host name states of a flow side.
+const (
+	nameNone = iota
+	nameSeen
+	nameRelay
+)
+
 // Stream framing methods (RFC 6587).
 const (
 	frameUnknown = iota
@@ -146,7 +153,8 @@ type dissector struct {
 	st    [2]stream
 
 	serverSent bool
-	nameHash   [2]uint64 // FNV of the host name last reported per side
+	nameState  [2]uint8  // per side: no name yet, name reported, relay
+	nameHash   [2]uint64 // FNV of the first label of the reported name
 }
 
 func newDissector() *dissector {
@@ -231,7 +239,9 @@ func (d *dissector) message(dir dissect.Direction, b []byte, size int) {
 }
 
 // hints reports the collector (once per flow) and the sender's host name
-// (whenever it changes).
+// (once per flow side). A side whose messages carry host names with
+// different first labels is a relay forwarding other devices' logs: its
+// later names are not attributed to it.
 func (d *dissector) hints(dir dissect.Direction) {
 	h := &d.hint
 	if !d.serverSent {
@@ -241,14 +251,22 @@ func (d *dissector) hints(dir dissect.Direction) {
 		d.ctx.Emit.Hint(h)
 	}
 	name := d.msg.Hostname
-	if !PlausibleHost(name) {
+	side := dir & 1
+	if d.nameState[side] == nameRelay || !PlausibleHost(name) {
 		return
 	}
-	sum := textfmt.FNV(textfmt.FNVOffset, name)
-	if d.nameHash[dir] == sum {
+	label := name
+	if i := indexByte(name, '.'); i > 0 {
+		label = name[:i]
+	}
+	sum := textfmt.FNV(textfmt.FNVOffset, label)
+	if d.nameState[side] == nameSeen {
+		if d.nameHash[side] != sum {
+			d.nameState[side] = nameRelay
+		}
 		return
 	}
-	d.nameHash[dir] = sum
+	d.nameState[side], d.nameHash[side] = nameSeen, sum
 	*h = dissect.AssetHint{Time: d.ctx.Time, Protocol: Name, Side: dir, Evidence: "syslog HOSTNAME",
 		Name: string(name)}
 	d.ctx.Emit.Hint(h)
