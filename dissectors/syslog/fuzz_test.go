@@ -12,7 +12,7 @@ type checkEmitter struct{ t *testing.T }
 
 func (c checkEmitter) Transaction(tx *dissect.Transaction) {
 	if tx.Protocol != Name || tx.FuncName == "" || tx.Flow == nil || tx.Op != dissect.OpNotify || tx.Function > 191 ||
-		len(tx.Attrs) > 8 {
+		len(tx.Attrs) > 10 {
 		c.t.Fatalf("bad transaction: %+v", tx)
 	}
 	for _, a := range tx.Attrs {

@@ -147,7 +147,7 @@ type dissector struct {
 	ctx   *dissect.Context
 	msg   Message
 	tx    dissect.Transaction
-	attrs [8]dissect.Attr
+	attrs [10]dissect.Attr
 	viol  dissect.Violation
 	hint  dissect.AssetHint
 	st    [2]stream
@@ -225,6 +225,12 @@ func (d *dissector) message(dir dissect.Direction, b []byte, size int) {
 		tx.AddAttrStr("app", m.AppName)
 	}
 	tx.AddAttr("rfc", uint64(m.Format))
+	if m.Timestamp != nil {
+		tx.AddAttrStr("timestamp", m.Timestamp)
+	}
+	if m.Hostname != nil {
+		tx.AddAttrStr("hostname", m.Hostname)
+	}
 	if m.ProcID != nil {
 		tx.AddAttrStr("procid", m.ProcID)
 	}

@@ -113,7 +113,8 @@ func TestUDPMessages(t *testing.T) {
 		tx.Requester != dissect.ToServer || tx.ReqBytes != len(bsdSu) {
 		t.Errorf("bsdSu: %+v", tx)
 	}
-	wantAttrs(t, "bsdSu", tx.Attrs, "facility", "4", "severity", "2", "app", "su", "rfc", "3164")
+	wantAttrs(t, "bsdSu", tx.Attrs, "facility", "4", "severity", "2", "app", "su", "rfc", "3164",
+		"timestamp", "Oct 11 22:14:15", "hostname", "mymachine")
 	wantAttrs(t, "rfc5424SD", r.Transactions[1].Attrs, "facility", "20", "severity", "5", "app", "evntslog",
 		"rfc", "5424", "msgid", "ID47", "sd_elements", "1")
 	if r.Transactions[1].FuncName != "local4.notice" {
