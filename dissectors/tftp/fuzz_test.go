@@ -12,7 +12,7 @@ import (
 type checkEmitter struct{ t *testing.T }
 
 func (c checkEmitter) Transaction(tx *dissect.Transaction) {
-	if tx.Protocol != Name || tx.FuncName == "" || tx.Flow == nil || tx.Op != dissect.OpFile || len(tx.Attrs) > 8 ||
+	if tx.Protocol != Name || tx.FuncName == "" || tx.Flow == nil || tx.Op != dissect.OpFile || len(tx.Attrs) > 10 ||
 		(tx.Status == dissect.StatusException && tx.CodeName == "") {
 		c.t.Fatalf("bad transaction: %+v", tx)
 	}

@@ -34,6 +34,9 @@ const DefaultBlockSize = 512
 // MaxBlockSize is the largest blksize (RFC 2348).
 const MaxBlockSize = 65464
 
+// maxErrMsg bounds the ERROR message kept as an attribute.
+const maxErrMsg = 256
+
 var opNames = [7]string{"", "Read Request", "Write Request", "Data", "Acknowledgement", "Error",
 	"Option Acknowledgement"}
 
@@ -260,7 +263,7 @@ type dissector struct {
 	ctx   *dissect.Context
 	req   Request
 	tx    dissect.Transaction
-	attrs [8]dissect.Attr
+	attrs [10]dissect.Attr
 	viol  dissect.Violation
 	hint  dissect.AssetHint
 	xfer  transfer
@@ -411,7 +414,7 @@ func (d *dissector) touch(dir dissect.Direction, n int) {
 func (d *dissector) data(dir dissect.Direction, block uint16, payload []byte) {
 	x := &d.xfer
 	if x.active && x.complete && block == 1 && x.lastBlock != 1 {
-		d.flush(dissect.StatusOK, 0) // the port pair is reused for a new transfer
+		d.flush(dissect.StatusOK, 0, nil) // the port pair is reused for a new transfer
 	}
 	d.touch(dir, len(payload)+4)
 	bs := x.blkSize
@@ -450,12 +453,16 @@ func (d *dissector) errorPkt(dir dissect.Direction, data []byte) {
 	if code > 8 {
 		d.violation(dir, dissect.ViolOutOfSpec, OpERROR, reasonErrCode)
 	}
-	if _, _, ok := cstring(data[4:]); !ok {
+	msg, _, ok := cstring(data[4:])
+	if !ok {
 		d.violation(dir, dissect.ViolMalformed, OpERROR, reasonErrMsg)
+	}
+	if len(msg) > maxErrMsg {
+		msg = msg[:maxErrMsg]
 	}
 	if d.xfer.active {
 		d.touch(dir, len(data))
-		d.flush(dissect.StatusException, code)
+		d.flush(dissect.StatusException, code, msg)
 		return
 	}
 	// A lone error comes from the server, except when a client aborts.
@@ -464,11 +471,14 @@ func (d *dissector) errorPkt(dir dissect.Direction, data []byte) {
 	tx := &d.tx
 	tx.RespTime, tx.RespBytes = d.ctx.Time, len(data)
 	tx.Status, tx.Code, tx.CodeName = dissect.StatusException, uint32(code), ErrorName(code)
+	if len(msg) > 0 {
+		tx.AddAttrStr("message", msg)
+	}
 	d.ctx.Emit.Transaction(tx)
 }
 
 // flush reports the transfer in progress.
-func (d *dissector) flush(st dissect.Status, code uint16) {
+func (d *dissector) flush(st dissect.Status, code uint16, msg []byte) {
 	x := &d.xfer
 	if !x.active {
 		return
@@ -482,6 +492,9 @@ func (d *dissector) flush(st dissect.Status, code uint16) {
 	tx.Status = st
 	if st == dissect.StatusException {
 		tx.Code, tx.CodeName = uint32(code), ErrorName(code)
+		if len(msg) > 0 {
+			tx.AddAttrStr("message", msg)
+		}
 	}
 	tx.AddAttr("blocks", x.blocks)
 	tx.AddAttr("bytes", x.bytes)
@@ -510,6 +523,6 @@ func (d *dissector) Gap(*dissect.Context, dissect.Direction, int) {}
 // End reports the transfer of the flow.
 func (d *dissector) End(ctx *dissect.Context) {
 	d.ctx = ctx
-	d.flush(dissect.StatusOK, 0)
+	d.flush(dissect.StatusOK, 0, nil)
 	d.ctx = nil
 }

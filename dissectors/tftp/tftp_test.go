@@ -168,6 +168,7 @@ func TestErrors(t *testing.T) {
 		r.Transactions[0].CodeName != "File not found" || r.Transactions[0].Function != OpERROR {
 		t.Fatalf("error %+v", r.Transactions)
 	}
+	wantAttrs(t, "error", r.Transactions[0].Attrs, "message", "File not found")
 	// An error in the middle of a transfer ends it as an exception.
 	d, rec, ctx = harness(dataFlow())
 	d.Feed(ctx, dissect.ToServer, data(1, 512))
