@@ -18,7 +18,7 @@ func FuzzTelnet(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	for _, h := range []string{serverNegotiation, clientNegotiation, ttypeIs, escapedFF, unknownCommand, seOutside,
-		sbNotEnded} {
+		sbNotEnded, environUser, environInjection} {
 		f.Add(dissectortest.Unhex(f, h))
 	}
 	if p, err := filepath.Abs(synthetic); err == nil {

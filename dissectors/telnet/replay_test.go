@@ -16,7 +16,7 @@ const synthetic = "testdata/telnet-synthetic.pcap"
 // sessions written by testdata/telnet-synthetic.py: Ubuntu with option
 // negotiation and character-at-a-time echo, a failed and a successful
 // login; a Cisco switch with password-only logins; a BusyBox RTU refusing a
-// guesser; no capture in pcaps/ holds Telnet) and compares it with its
+// guesser; a NEW-ENVIRON "-f root" injection; no capture in pcaps/ holds Telnet) and compares it with its
 // golden file.
 func TestSyntheticCapture(t *testing.T) {
 	p, err := filepath.Abs(synthetic)
@@ -26,9 +26,9 @@ func TestSyntheticCapture(t *testing.T) {
 	res := dissectortest.Replay(t, p, Spec())
 	dissectortest.Golden(t, res, "telnet-synthetic")
 	logins, failed := count(res)
-	if logins != 6 || failed != 4 || len(res.Violations) != 0 {
-		t.Errorf("logins %d (want 6), failed %d (want 4), violations %v", logins, failed,
-			dissectortest.ViolationReasons(res.Violations))
+	if logins != 6 || failed != 4 || len(res.Violations) != 1 || len(res.Transactions) != 7 {
+		t.Errorf("password logins %d (want 6), failed %d (want 4), transactions %d (want 7), violations %v (want the "+
+			"NEW-ENVIRON injection)", logins, failed, len(res.Transactions), dissectortest.ViolationReasons(res.Violations))
 	}
 }
 

@@ -26,6 +26,7 @@ const (
 	maxBanner = 128 // kept of the pre-login banner line
 	maxSB     = 512 // longest subnegotiation before it is reported
 	maxViol   = 4   // violations reported per direction
+	maxSBKept = 96  // bytes of a subnegotiation kept for NEW-ENVIRON
 	maxAttrs  = 4
 )
 
@@ -100,6 +101,7 @@ const (
 type side struct {
 	iac     uint8
 	sbLen   int
+	sb      [maxSBKept]byte // start of the current subnegotiation
 	viol    int
 	line    [maxLine]byte
 	n       int
@@ -112,6 +114,7 @@ type attempt struct {
 	user    [maxLine]byte
 	ulen    int
 	pass    bool
+	env     bool // the user name came from NEW-ENVIRON, not typed
 	at      time.Time
 	frame   uint64
 }
@@ -195,6 +198,9 @@ func (d *dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byt
 				s.iac = iacSBIAC
 				continue
 			}
+			if s.sbLen < len(s.sb) {
+				s.sb[s.sbLen] = c
+			}
 			s.sbLen++
 			if s.sbLen == maxSB+1 {
 				d.violate(ctx, dir, s, dissect.ViolOutOfSpec, "subnegotiation longer than 512 bytes")
@@ -203,8 +209,14 @@ func (d *dissector) Feed(ctx *dissect.Context, dir dissect.Direction, data []byt
 			switch c {
 			case cmdSE:
 				s.iac = iacData
+				if dir == dissect.ToServer {
+					d.subneg(ctx, s)
+				}
 			case cmdIAC:
 				s.iac = iacSB
+				if s.sbLen < len(s.sb) {
+					s.sb[s.sbLen] = c
+				}
 				s.sbLen++
 			default:
 				// RFC 855 requires IAC SE; a new command ends the
@@ -321,6 +333,84 @@ func (d *dissector) clientLine(ctx *dissect.Context, line []byte) {
 	}
 }
 
+// Telnet options and NEW-ENVIRON codes (RFC 1572).
+const (
+	optNewEnviron = 39
+	envIS         = 0
+	envInfo       = 2
+	envVar        = 0
+	envValue      = 1
+	envEsc        = 2
+	envUserVar    = 3
+)
+
+// subneg decodes a client subnegotiation: NEW-ENVIRON IS/INFO with VAR
+// "USER" names the user without a prompt (telnetd passes it to login); a
+// value starting with '-' is the "-f root" argument injection that logs in
+// without a password.
+func (d *dissector) subneg(ctx *dissect.Context, s *side) {
+	n := s.sbLen
+	if n > len(s.sb) {
+		n = len(s.sb)
+	}
+	sb := s.sb[:n]
+	if len(sb) < 2 || sb[0] != optNewEnviron || (sb[1] != envIS && sb[1] != envInfo) {
+		return
+	}
+	var name [8]byte
+	var value [maxLine]byte
+	nl, vl, inValue, isVar := 0, 0, false, false
+	flush := func() bool {
+		return isVar && nl == 4 && equalFold(name[:4], "USER") && inValue
+	}
+	for i := 2; i <= len(sb); i++ {
+		if i == len(sb) || sb[i] == envVar || sb[i] == envValue || sb[i] == envUserVar {
+			if flush() {
+				d.envUser(ctx, value[:vl])
+				return
+			}
+			if i == len(sb) {
+				return
+			}
+			if sb[i] == envValue {
+				inValue, vl = true, 0
+			} else {
+				isVar, inValue, nl, vl = sb[i] == envVar, false, 0, 0
+			}
+			continue
+		}
+		c := sb[i]
+		if c == envEsc && i+1 < len(sb) {
+			i++
+			c = sb[i]
+		}
+		if inValue {
+			if vl < len(value) {
+				value[vl] = c
+				vl++
+			}
+		} else if nl < len(name) {
+			name[nl] = c
+			nl++
+		}
+	}
+}
+
+// envUser starts an attempt for the user named in NEW-ENVIRON.
+func (d *dissector) envUser(ctx *dissect.Context, user []byte) {
+	if len(user) > 0 && user[0] == '-' {
+		d.violate(ctx, dissect.ToServer, &d.sides[0], dissect.ViolOutOfSpec,
+			"NEW-ENVIRON USER starts with '-' (login argument injection)")
+	}
+	if d.try.started || len(user) == 0 {
+		return
+	}
+	d.start(ctx)
+	d.try.ulen = copy(d.try.user[:], user)
+	d.try.env = true
+	d.state = lsUserSent
+}
+
 func (d *dissector) start(ctx *dissect.Context) {
 	d.try = attempt{started: true, at: ctx.Time, frame: ctx.Frame}
 	d.sides[1].bytes = 0
@@ -340,7 +430,7 @@ func (d *dissector) serverLine(ctx *dissect.Context, line []byte) {
 		}
 		return
 	}
-	if d.state != lsWaitResult {
+	if d.state != lsWaitResult && d.state != lsUserSent {
 		return
 	}
 	switch verdict(line) {
@@ -365,6 +455,11 @@ func (d *dissector) serverTail(ctx *dissect.Context) {
 			d.prompted = true
 			d.bannerHint(ctx, tail, p)
 		}
+		if p == promptUser && d.try.started && d.try.env && !d.try.pass {
+			// The server ignored the NEW-ENVIRON user and asks again.
+			d.try.started, d.try.env, d.try.ulen = false, false, 0
+			d.state = lsIdle
+		}
 		if d.state == lsWaitResult || (p == promptUser && d.state == lsUserSent) {
 			// Prompted again without a verdict: the attempt failed.
 			d.emit(ctx, dissect.StatusException)
@@ -379,7 +474,7 @@ func (d *dissector) serverTail(ctx *dissect.Context) {
 		}
 		s.n = 0 // consumed: the echo of what is typed starts a new tail
 	default:
-		if d.state == lsWaitResult {
+		if d.state == lsWaitResult || d.state == lsUserSent {
 			switch verdict(tail) {
 			case vFailed:
 				d.emit(ctx, dissect.StatusException)
@@ -416,12 +511,15 @@ func (d *dissector) emit(ctx *dissect.Context, st dissect.Status) {
 	if a.pass {
 		t.AddAttr("cleartext_password", 1)
 	}
+	if a.env {
+		t.AddAttr("environ_user", 1)
+	}
 	if st == dissect.StatusException {
 		t.CodeName = "login failed"
 		t.AddAttr("login_failed", 1)
 	}
 	ctx.Emit.Transaction(t)
-	a.started, a.pass, a.ulen = false, false, 0
+	a.started, a.pass, a.env, a.ulen = false, false, false, 0
 	d.sides[0].bytes, d.sides[1].bytes = 0, 0
 	d.state = lsIdle
 }

