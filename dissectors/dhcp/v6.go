@@ -425,7 +425,7 @@ func (d *dissector6) clientHint(dir dissect.Direction) {
 	}
 	if len(p.VendorClass) > 0 {
 		h.OS = OSFromVendorClass(p.VendorClass)
-		h.Extra = append(h.Extra, dissect.Attr{Key: "dhcp_vendor_class", Str: p.VendorClass, IsStr: true})
+		h.Extra = append(h.Extra, dissect.Attr{Key: "dhcpv6_vendor_class", Str: p.VendorClass, IsStr: true})
 		h.Extra = append(h.Extra, dissect.Attr{Key: "dhcp_enterprise", Num: uint64(p.Enterprise)})
 	}
 	if len(p.ORO) > 1 {

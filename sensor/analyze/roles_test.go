@@ -82,6 +82,24 @@ func TestRolesOnRealCaptures(t *testing.T) {
 			t.Fatalf("plc: %v", plc)
 		}
 	})
+	t.Run("switch and router speaking LLDP and CDP", func(t *testing.T) {
+		for _, c := range []struct{ capture, name, proto string }{
+			{"pcaps/lldp-cdp/lldp.pcap", "SMCGS8P-Smart", "lldp"},
+			{"pcaps/lldp-cdp/cdp-v1.pcap", "R1", "cdp"},
+		} {
+			devs := inventoryOf(t, c.capture)
+			if len(devs) != 1 {
+				t.Fatalf("%s: %d devices", c.capture, len(devs))
+			}
+			d := devs[0]
+			if d.Role != inventory.RoleNetwork || d.Name() != c.name || !hasEvidence(d, inventory.RoleNetwork, c.proto) {
+				t.Fatalf("%s: %v evidence %v", c.capture, d, d.Evidence)
+			}
+			if d.Confidence < 0.9 || d.Purdue != 0 {
+				t.Fatalf("%s: confidence %.2f purdue %d", c.capture, d.Confidence, d.Purdue)
+			}
+		}
+	})
 	t.Run("S7 PLC identity from SZL", func(t *testing.T) {
 		devs := inventoryOf(t, "pcaps/s7comm/s7comm_reading_plc_status.pcap")
 		var found bool
