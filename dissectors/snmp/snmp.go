@@ -176,9 +176,9 @@ type dissector struct {
 	sysObjText [64]byte
 	engineText [64]byte
 
-	lastHint [4]uint64
+	lastHint    [4]uint64
 	clearHinted bool // the agent was told to the inventory as reached with a clear-text community
-	hintNext uint8
+	hintNext    uint8
 }
 
 func newDissector() *dissector {
