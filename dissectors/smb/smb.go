@@ -343,7 +343,18 @@ func (d *dissector) startTx(r *request, at time.Time) {
 	}
 }
 
-// request stores d.cur as outstanding under key.
+// lone emits d.cur as a message that needs no answer, sent in direction dir.
+func (d *dissector) lone(dir dissect.Direction) {
+	d.done = d.cur
+	d.startTx(&d.done, d.ctx.Time)
+	d.tx.Requester = dir
+	if dir == dissect.ToClient {
+		d.tx.ReqBytes, d.tx.RespBytes = 0, d.done.bytes
+	}
+	d.ctx.Emit.Transaction(&d.tx)
+}
+
+// putRequest stores d.cur as outstanding under key.
 func (d *dissector) putRequest(key uint64) {
 	old, oldAt, evicted := d.pend.Put(key, d.ctx.Time, d.cur)
 	if evicted {

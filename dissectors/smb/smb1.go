@@ -21,6 +21,7 @@ const (
 	smb1NTCreateAX    = 0xA2
 	smb1ReadAX        = 0x2E
 	smb1WriteAX       = 0x2F
+	smb1NTCancel      = 0xA4
 )
 
 // smb1 decodes one SMB1 message (p starts at 0xFF 'SMB').
@@ -69,6 +70,10 @@ func (d *dissector) smb1(dir dissect.Direction, p []byte, total int, cut bool) {
 		d.role(dir)
 		d.cur = request{cmd: uint16(cmd), frame: d.ctx.Frame, bytes: total, andx: andx, hasAndx: hasAndx}
 		d.smb1Request(p, cmd, key, wc, words, data, dataOff, unicode)
+		if cmd == smb1NTCancel {
+			d.lone(dir) // no response; it shares the MID of the request it cancels
+			return
+		}
 		d.putRequest(key)
 		return
 	}

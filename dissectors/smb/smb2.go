@@ -21,6 +21,9 @@ const (
 	smb2Read         = 8
 	smb2Write        = 9
 	smb2IOCtl        = 11
+	smb2Cancel       = 12
+	smb2OplockBreak  = 18
+	smb2Unsolicited  = 0xFFFFFFFFFFFFFFFF // MessageId of server notifications (oplock/lease breaks)
 )
 
 // smb2 decodes one SMB2 message or compound chain (p starts at 0xFE 'SMB';
@@ -148,11 +151,20 @@ func (d *dissector) smb2Request(msg []byte, cmd uint16, msgID uint64, n int) {
 			d.cur.n1Key, d.cur.n1 = "ctl_code", uint64(code)
 		}
 	}
+	if cmd == smb2Cancel {
+		d.lone(dissect.ToServer) // no response; it shares the MessageId of the request it cancels
+		return
+	}
 	d.putRequest(msgID)
 }
 
 func (d *dissector) smb2Response(msg []byte, cmd uint16, msgID uint64, status uint32, n int) {
 	d.role(dissect.ToClient)
+	if msgID == smb2Unsolicited && cmd == smb2OplockBreak {
+		d.cur = request{cmd: cmd, smb2: true, frame: d.ctx.Frame, bytes: n}
+		d.lone(dissect.ToClient)
+		return
+	}
 	d.response(msgID, true, cmd, status, n)
 	c := body(msg)
 	switch cmd {

@@ -220,3 +220,14 @@ func TestLargePDU(t *testing.T) {
 		t.Errorf("transactions %+v, violations %v", r.Transactions, violReasons(r.Violations))
 	}
 }
+
+// TestCancel checks that a CANCEL (no response, same MessageId) does not
+// displace the request it cancels.
+func TestCancel(t *testing.T) {
+	r := run(t, 0, toSrv(readReq), toSrv(cancelReq), toCli(readResp)).R
+	if len(r.Transactions) != 2 || r.Transactions[0].FuncName != "CANCEL" ||
+		r.Transactions[0].Status != dissect.StatusOK || r.Transactions[1].FuncName != "READ" ||
+		r.Transactions[1].Status != dissect.StatusOK || len(r.Violations) != 0 {
+		t.Errorf("transactions %+v, violations %v", r.Transactions, violReasons(r.Violations))
+	}
+}
