@@ -277,6 +277,10 @@ func (d *dissector) line(ctx *dissect.Context, dir dissect.Direction, s *side, l
 
 // command decodes one client line: "VERB [argument]".
 func (d *dissector) command(ctx *dissect.Context, s *side, line []byte, n int) {
+	// ABOR is preceded by Telnet IAC IP and IAC DM (RFC 959 §4.1.3).
+	for len(line) >= 2 && line[0] == 0xFF {
+		line = line[2:]
+	}
 	if len(line) == 0 {
 		return
 	}

@@ -36,6 +36,7 @@ const (
 	featCmd          = "FEAT\r\n"
 	featReply        = "211-Extended features supported:\r\n EPSV\r\n SIZE\r\n211 END\r\n"
 	vxworksGreeting  = "220 VxWorks (VxWorks 6.9) FTP server ready\r\n"
+	aborWithSynch    = "\xff\xf4\xff\xf2ABOR\r\n" // Telnet IP and DM before ABOR
 	badVerb          = "US3R x\r\n"
 	badReply         = "hello there\r\n"
 	bareCode         = "211\r\n"
@@ -246,6 +247,21 @@ func TestViolations(t *testing.T) {
 	rec = run(0, cli(featCmd), srv(bareCode))
 	if len(rec.R.Transactions) != 1 || rec.R.Transactions[0].Function != 211 {
 		t.Errorf("bare code: %v", rec.R.Lines)
+	}
+}
+
+// TestAbor checks ABOR sent after the Telnet Synch sequence.
+func TestAbor(t *testing.T) {
+	rec := run(0, srv(vsftpdGreeting), cli(retrCmd), srv(openingData), cli(aborWithSynch),
+		srv("426 Connection closed; transfer aborted.\r\n"), srv("226 Closing data connection.\r\n"))
+	if len(rec.R.Violations) != 0 || len(rec.R.Transactions) != 2 {
+		t.Fatalf("%v %v", rec.R.Lines, violReasons(rec.R.Violations))
+	}
+	if r := rec.R.Transactions[0]; r.FuncName != "RETR" || r.Status != dissect.StatusException || r.Code != 426 {
+		t.Errorf("retr %+v", r)
+	}
+	if a := rec.R.Transactions[1]; a.FuncName != "ABOR" || a.Status != dissect.StatusOK {
+		t.Errorf("abor %+v", a)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 func FuzzFTP(f *testing.F) {
 	for _, s := range []string{vsftpdGreeting, iisGreeting, userOperator + passRight, needPassword + loginOK,
 		pasvReply, epsvReply, portCmd, eprtCmd, featReply, authTLS, authOK, badVerb, badReply, bareCode,
-		retrCmd, openingData + transferComplete} {
+		retrCmd, openingData + transferComplete, aborWithSynch} {
 		f.Add([]byte(s))
 	}
 	if p, err := filepath.Abs(synthetic); err == nil {
