@@ -44,7 +44,7 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkTelnetSession decodes one session of 80 segments (mostly single
+// BenchmarkTelnetSession decodes one session of 87 segments (mostly single
 // keystrokes and their echo).
 func BenchmarkTelnetSession(b *testing.B) {
 	s := newSession(b)
