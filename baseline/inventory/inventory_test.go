@@ -264,3 +264,17 @@ func ExampleWriteTable() {
 	}
 	// Output: 00:0e:8c:11:22:33 [10.0.1.10] 1756-ENBT/A 3.6 plc
 }
+
+// TestHistorianEvidenceBeatsMaster: a client that collects data by
+// subscription and never writes is a historian, not an HMI.
+func TestHistorianEvidenceBeatsMaster(t *testing.T) {
+	inv := newInv()
+	inv.Endpoint(macHMI, ipHMI, 0, t0, false)
+	inv.Hint(&dissect.AssetHint{Protocol: "opcua", MAC: macHMI, IP: ipHMI, Role: dissect.RoleMaster, Time: t0})
+	inv.Hint(&dissect.AssetHint{Protocol: "opcua", MAC: macHMI, IP: ipHMI, Role: dissect.RoleHistorian,
+		Evidence: "collects data through OPC UA subscriptions or history reads and never writes", Time: t0})
+	d := inv.Devices()[0]
+	if d.Role != RoleHistorian || d.Purdue != 3 {
+		t.Fatalf("%v purdue %d", d, d.Purdue)
+	}
+}

@@ -257,6 +257,9 @@ type Dissector struct {
 
 	rolesSent bool
 	clientDir dissect.Direction
+	// collects/writes: the client subscribed to data or read history, and
+	// whether it ever wrote or called a method (a historian never does).
+	collects, writes bool
 	identSent [2]bool
 
 	policy uint8 // security policy of the secure channel (last OPN)
@@ -361,6 +364,13 @@ func (d *Dissector) End(ctx *dissect.Context) {
 	d.finish(&d.asm[0], false, 0)
 	d.finish(&d.asm[1], false, 0)
 	d.pend.Expire(ctx.Time, 0, d.expired)
+	if d.rolesSent && d.collects && !d.writes {
+		h := &d.hint
+		*h = dissect.AssetHint{Time: ctx.Time, Protocol: Protocol, Side: d.clientDir, Role: dissect.RoleHistorian,
+			Evidence: "collects data through OPC UA subscriptions or history reads and never writes"}
+		d.hintAddr(h)
+		ctx.Emit.Hint(h)
+	}
 	if d.encN > 0 {
 		t := d.newTx(d.clientDir)
 		t.Time = d.encTime
@@ -398,6 +408,12 @@ func (d *Dissector) txFrom(r *request, at time.Time) *dissect.Transaction {
 	t.Time = at
 	t.Frame = r.frame
 	t.Op = r.op
+	switch {
+	case r.op == dissect.OpWrite:
+		d.writes = true
+	case r.fn == 751 || r.fn == 826 || r.fn == 664: // CreateMonitoredItems, Publish, HistoryRead
+		d.collects = true
+	}
 	t.Function = r.fn
 	t.FuncName = r.name
 	t.ReqBytes = r.bytes
