@@ -254,6 +254,7 @@ func (d *dissector) smb1Response(p []byte, cmd uint8, status uint32, wc int, wor
 				d.tx.AddAttrStr("dialect", name)
 			}
 		}
+		d.negotiateNames(wc, &w, data, unicode)
 	case smb1SessionSetup:
 		i := 0
 		switch wc {
@@ -291,6 +292,51 @@ func (d *dissector) nativeOS(dir dissect.Direction, data []byte, i, dataOff int,
 	}
 	if nl > 0 {
 		d.hintExtra[0] = dissect.Attr{Key: "lanman", Str: lmBuf[:nl], IsStr: true}
+		d.hint.Extra = d.hintExtra[:1]
+	}
+	d.ctx.Emit.Hint(&d.hint)
+}
+
+// negotiateNames reports the server's domain (and name) from an SMB1
+// Negotiate response without extended security: the LAN Manager form (13
+// words: key, then the OEM primary domain) and the NT LM 0.12 form (17
+// words: challenge, then the domain and server names).
+func (d *dissector) negotiateNames(wc int, w *cursor.Cursor, data []byte, unicode bool) {
+	var dom, srv []byte
+	switch wc {
+	case 13:
+		w.Skip(20)
+		keyLen := int(w.U16LE())
+		if !w.OK() || keyLen > len(data) {
+			return
+		}
+		dom, _ = strAt(data, keyLen, 0, false)
+		unicode = false
+	case 17:
+		w.Skip(17)
+		caps := w.U32LE()
+		w.Skip(10)
+		chLen := int(w.U8())
+		if !w.OK() || caps&0x80000000 != 0 || chLen > len(data) {
+			return
+		}
+		// Servers send these names in UTF-16 even without the Unicode
+		// flag; they are not padded to an even offset: align on the
+		// challenge's end.
+		unicode = unicode || (chLen+1 < len(data) && data[chLen] != 0 && data[chLen+1] == 0)
+		var i int
+		dom, i = strAt(data, chLen, -chLen, unicode)
+		srv, _ = strAt(data, i, -chLen, unicode)
+	default:
+		return
+	}
+	if len(dom) == 0 && len(srv) == 0 {
+		return
+	}
+	d.hint = dissect.AssetHint{Time: d.ctx.Time, Protocol: protoName, Side: dissect.ToClient,
+		Role: dissect.RoleServer, Evidence: "smb negotiate", Name: hstr(srv, unicode)}
+	if s := hstr(dom, unicode); s != "" {
+		d.hintExtra[0] = dissect.Attr{Key: "domain", Str: []byte(s), IsStr: true}
 		d.hint.Extra = d.hintExtra[:1]
 	}
 	d.ctx.Emit.Hint(&d.hint)

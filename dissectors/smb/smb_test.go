@@ -150,6 +150,13 @@ func TestSMB1Negotiate(t *testing.T) {
 	}
 	wantAttrs(t, "negotiate", tx.Attrs, "smb_version", "1", "dialects_offered", "4", "dialect_index", "3",
 		"dialect", "LANMAN2.1")
+	var dom bool
+	for _, h := range r.Hints {
+		dom = dom || (h.Side == dissect.ToClient && attr(h.Extra, "domain") == "WORKGROUP")
+	}
+	if !dom {
+		t.Errorf("no server domain hint: %+v", r.Hints)
+	}
 }
 
 func TestUnmatchedAndOrphan(t *testing.T) {
