@@ -12,6 +12,7 @@ import (
 	"github.com/otwatch/otwatch/dissectors/dnp3"
 	"github.com/otwatch/otwatch/dissectors/dns"
 	"github.com/otwatch/otwatch/dissectors/enip"
+	"github.com/otwatch/otwatch/dissectors/ftp"
 	"github.com/otwatch/otwatch/dissectors/goose"
 	"github.com/otwatch/otwatch/dissectors/http"
 	"github.com/otwatch/otwatch/dissectors/iec104"
@@ -22,9 +23,15 @@ import (
 	"github.com/otwatch/otwatch/dissectors/ntp"
 	"github.com/otwatch/otwatch/dissectors/opcua"
 	"github.com/otwatch/otwatch/dissectors/profinet"
+	"github.com/otwatch/otwatch/dissectors/rdp"
+	"github.com/otwatch/otwatch/dissectors/smb"
 	"github.com/otwatch/otwatch/dissectors/snmp"
 	"github.com/otwatch/otwatch/dissectors/ssh"
+	"github.com/otwatch/otwatch/dissectors/syslog"
+	"github.com/otwatch/otwatch/dissectors/telnet"
+	"github.com/otwatch/otwatch/dissectors/tftp"
 	"github.com/otwatch/otwatch/dissectors/tls"
+	"github.com/otwatch/otwatch/dissectors/vnc"
 )
 
 // Specs returns the spec of every dissector.
@@ -61,6 +68,13 @@ func Specs() []dissect.Spec {
 		http.SSDPSpec(),
 		tls.Spec(),
 		ssh.Spec(),
+		smb.Spec(),
+		rdp.Spec(),
+		ftp.Spec(),
+		telnet.Spec(),
+		vnc.Spec(),
+		syslog.Spec(),
+		tftp.Spec(),
 	}
 }
 
