@@ -34,6 +34,9 @@ type Evidence struct {
 	Role   Role    `json:"role"`
 	Weight float64 `json:"weight"`
 	Why    string  `json:"why"`
+	// Source is the protocol (or "inventory") that gave the evidence: one
+	// source counts once per role, however many messages repeat it.
+	Source string `json:"source"`
 }
 
 // Change is one entry of a device's identity history.
@@ -212,14 +215,14 @@ func (d *Device) addName(name, source string) {
 	}
 }
 
-func (d *Device) addEvidence(r Role, w float64, why string) {
+func (d *Device) addEvidence(r Role, w float64, why, source string) {
 	for i := range d.Evidence {
 		if d.Evidence[i].Why == why {
 			return
 		}
 	}
 	if len(d.Evidence) < 32 {
-		d.Evidence = append(d.Evidence, Evidence{Role: r, Weight: w, Why: why})
+		d.Evidence = append(d.Evidence, Evidence{Role: r, Weight: w, Why: why, Source: source})
 	}
 }
 
@@ -316,7 +319,7 @@ func (d *Device) applyHint(h *dissect.AssetHint, maxHist int) {
 		if h.Evidence != "" {
 			why += ": " + h.Evidence
 		}
-		d.addEvidence(r, w, why)
+		d.addEvidence(r, w, why, h.Protocol)
 	}
 	by := h.Protocol
 	d.setIdentity(&d.Vendor, "vendor", h.Vendor, by, h.Time, maxHist)
@@ -370,7 +373,7 @@ func (d *Device) absorb(src *Device) {
 		d.addProto(&d.ServerProtocols, p)
 	}
 	for _, e := range src.Evidence {
-		d.addEvidence(e.Role, e.Weight, e.Why)
+		d.addEvidence(e.Role, e.Weight, e.Why, e.Source)
 	}
 	for _, p := range src.Ports {
 		d.Ports = append(d.Ports, p)
@@ -391,9 +394,21 @@ var otProtocols = map[string]bool{"modbus": true, "dnp3": true, "cotp": true, "s
 
 // classify chooses the role with the most weight of evidence.
 func (d *Device) classify() {
-	score := map[Role]float64{}
+	// Each source counts once per role, with its strongest evidence.
+	type key struct {
+		role   Role
+		source string
+	}
+	strongest := map[key]float64{}
 	for _, e := range d.Evidence {
-		score[e.Role] += e.Weight
+		k := key{e.Role, e.Source}
+		if e.Weight > strongest[k] {
+			strongest[k] = e.Weight
+		}
+	}
+	score := map[Role]float64{}
+	for k, w := range strongest {
+		score[k.role] += w
 	}
 	// Protocol use counts too, weakly, so devices without hints get a role.
 	for _, p := range d.ServerProtocols {

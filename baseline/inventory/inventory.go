@@ -233,7 +233,7 @@ func (inv *Inventory) splitRouter(mac [6]byte, ts time.Time) {
 		return
 	}
 	r.IsRouter = true
-	r.addEvidence(RoleNetwork, 5, "routes for more than the router threshold of IP addresses")
+	r.addEvidence(RoleNetwork, 5, "routes for more than the router threshold of IP addresses", "inventory")
 	keep := r.IPs[:0]
 	for _, a := range r.IPs {
 		if r.ownIP(a) {

@@ -82,6 +82,23 @@ func TestRolesOnRealCaptures(t *testing.T) {
 			t.Fatalf("plc: %v", plc)
 		}
 	})
+	t.Run("historian collecting OPC UA data, beside an HMI", func(t *testing.T) {
+		// Real node-opcua traffic between three hosts (tools/gen-historian).
+		devs := inventoryOf(t, "pcaps/generated/opcua-historian-hmi.pcap")
+		hist := deviceWithIP(t, devs, "10.77.0.20")
+		hmi := deviceWithIP(t, devs, "10.77.0.30")
+		srv := deviceWithIP(t, devs, "10.77.0.10")
+		if hist.Role != inventory.RoleHistorian || hist.Purdue != 3 ||
+			!hasEvidence(hist, inventory.RoleHistorian, "subscriptions", "never writes") {
+			t.Fatalf("historian: %v evidence %v", hist, hist.Evidence)
+		}
+		if hmi.Role != inventory.RoleHMI {
+			t.Fatalf("hmi (reads and writes a setpoint): %v evidence %v", hmi, hmi.Evidence)
+		}
+		if srv.Role != inventory.RoleOPCServer {
+			t.Fatalf("server: %v", srv)
+		}
+	})
 	t.Run("switch and router speaking LLDP and CDP", func(t *testing.T) {
 		for _, c := range []struct{ capture, name, proto string }{
 			{"pcaps/lldp-cdp/lldp.pcap", "SMCGS8P-Smart", "lldp"},
