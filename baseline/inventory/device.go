@@ -106,7 +106,9 @@ type Device struct {
 	// span levels and get 0).
 	Purdue int `json:"purdue_level"`
 
-	ownIPs []netip.Addr
+	ownIPs    []netip.Addr
+	ttlSeen   bool
+	osFromTTL bool // OS is only the TTL guess: any protocol's word beats it
 }
 
 // MACString returns the MAC in colon notation, "" for IP-only devices.
@@ -275,6 +277,22 @@ func (d *Device) setIdentity(field *string, name, v, by string, ts time.Time, ma
 	*field = v
 }
 
+// osFromUserAgent recognises the operating system a browser or tool names
+// in its User-Agent.
+func osFromUserAgent(ua string) string {
+	for _, p := range [...]struct{ sub, os string }{
+		{"Windows NT 10.0", "Windows 10/11"}, {"Windows NT 6.3", "Windows 8.1"}, {"Windows NT 6.1", "Windows 7"},
+		{"Windows NT 6.0", "Windows Vista"}, {"Windows NT 5.1", "Windows XP"}, {"Windows", "Windows"},
+		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iOS"}, {"Mac OS X", "macOS"},
+		{"CrOS", "ChromeOS"}, {"Ubuntu", "Linux (Ubuntu)"}, {"Fedora", "Linux (Fedora)"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, p.sub) {
+			return p.os
+		}
+	}
+	return ""
+}
+
 // FirmwareChanges returns the firmware changes in the history.
 func (d *Device) FirmwareChanges() []Change {
 	var out []Change
@@ -331,7 +349,7 @@ func (d *Device) applyHint(h *dissect.AssetHint, maxHist int) {
 	d.setIdentity(&d.Mode, "mode", h.Mode, by, h.Time, maxHist)
 	d.setIdentity(&d.Slot, "slot", h.Slot, by, h.Time, maxHist)
 	if h.OS != "" {
-		d.OS = h.OS
+		d.OS, d.osFromTTL = h.OS, false
 	}
 	if h.VendorID != 0 {
 		d.VendorID = h.VendorID
@@ -351,6 +369,11 @@ func (d *Device) applyHint(h *dissect.AssetHint, maxHist int) {
 		d.addFact(a.Key, v)
 		if nameFacts[a.Key] {
 			d.addName(v, h.Protocol)
+		}
+		if a.Key == "user_agent" && (d.OS == "" || d.osFromTTL) {
+			if os := osFromUserAgent(v); os != "" {
+				d.OS, d.osFromTTL = os, false
+			}
 		}
 	}
 	if (h.Protocol == "arp" || h.Protocol == "dhcp") && h.IP.IsValid() && !d.ownIP(h.IP) && len(d.ownIPs) < 16 {

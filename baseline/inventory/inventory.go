@@ -287,6 +287,33 @@ func (inv *Inventory) merge(d, src *Device) {
 	inv.Stats.Devices--
 }
 
+// TTL records the IP TTL (or hop limit) of a packet the device sent. The
+// initial value it reveals (64, 128 or 255) hints at the OS family when
+// nothing better is known; hops lower it, so only the bucket is used.
+func (inv *Inventory) TTL(mac [6]byte, ip netip.Addr, ttl uint8) {
+	if ttl == 0 {
+		return
+	}
+	d := inv.Lookup(mac, ip)
+	if d == nil || d.ttlSeen {
+		return
+	}
+	d.ttlSeen = true
+	var initial, family string
+	switch {
+	case ttl <= 64:
+		initial, family = "64", "Linux/Unix (TTL 64)"
+	case ttl <= 128:
+		initial, family = "128", "Windows (TTL 128)"
+	default:
+		initial, family = "255", "network device or RTOS (TTL 255)"
+	}
+	d.addFact("initial_ttl", initial)
+	if d.OS == "" {
+		d.OS, d.osFromTTL = family, true
+	}
+}
+
 // Lookup returns the device holding a MAC or, failing that, an IP address.
 func (inv *Inventory) Lookup(mac [6]byte, ip netip.Addr) *Device {
 	if d := inv.byMAC[mac]; d != nil && unicastMAC(mac) && !d.IsRouter {

@@ -278,3 +278,25 @@ func TestHistorianEvidenceBeatsMaster(t *testing.T) {
 		t.Fatalf("%v purdue %d", d, d.Purdue)
 	}
 }
+
+func TestOSFromTTLAndUserAgent(t *testing.T) {
+	inv := newInv()
+	inv.Endpoint(macHMI, ipHMI, 0, t0, false)
+	inv.TTL(macHMI, ipHMI, 126) // two hops from a Windows host
+	d := inv.Devices()[0]
+	if d.OS != "Windows (TTL 128)" || d.Facts["initial_ttl"][0] != "128" {
+		t.Fatalf("TTL guess: %q %v", d.OS, d.Facts)
+	}
+	// A user agent names the version: it replaces the TTL guess.
+	inv.Hint(&dissect.AssetHint{Protocol: "http", MAC: macHMI, IP: ipHMI, Role: dissect.RoleClient, Time: t0,
+		Extra: []dissect.Attr{{Key: "user_agent", Str: []byte("Mozilla/5.0 (Windows NT 6.1; WOW64)"), IsStr: true}}})
+	if d.OS != "Windows 7" {
+		t.Fatalf("OS from user agent: %q", d.OS)
+	}
+	// A protocol's own word beats the user agent guess and is kept.
+	inv.Hint(&dissect.AssetHint{Protocol: "smb", MAC: macHMI, IP: ipHMI, OS: "Windows 7 Professional 7601 SP1", Time: t0})
+	inv.TTL(macHMI, ipHMI, 64)
+	if d.OS != "Windows 7 Professional 7601 SP1" {
+		t.Fatalf("OS after SMB: %q", d.OS)
+	}
+}

@@ -345,6 +345,9 @@ func (c *collector) inventoryPacket(p *decode.Packet, f *flow.Flow) {
 	} else {
 		c.inv.inv.Endpoint(srcMAC, p.SrcIP, vlan, p.Time, false)
 		c.inv.inv.Endpoint(dstMAC, p.DstIP, vlan, p.Time, false)
+		if p.SrcIP.IsValid() {
+			c.inv.inv.TTL(srcMAC, p.SrcIP, p.TTL)
+		}
 	}
 	c.inv.mu.Unlock()
 	if f != nil {
