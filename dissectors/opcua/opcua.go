@@ -260,7 +260,7 @@ type Dissector struct {
 	// collects/writes: the client subscribed to data or read history, and
 	// whether it ever wrote or called a method (a historian never does).
 	collects, writes bool
-	identSent [2]bool
+	identSent        [2]bool
 
 	policy uint8 // security policy of the secure channel (last OPN)
 
