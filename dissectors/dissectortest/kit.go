@@ -76,3 +76,18 @@ func ViolationReasons(v []dissect.Violation) []string {
 	}
 	return out
 }
+
+// FieldCount returns how often a numeric field value was recorded.
+func (r *Recorder) FieldCount(name string, v uint64) int {
+	return r.R.Fields[name][strconv.FormatUint(v, 10)]
+}
+
+// AttrNum returns a numeric attribute's value and whether it is present.
+func AttrNum(a []dissect.Attr, key string) (uint64, bool) {
+	for _, x := range a {
+		if x.Key == key {
+			return x.Num, true
+		}
+	}
+	return 0, false
+}

@@ -2,6 +2,7 @@ package dnp3
 
 import (
 	"encoding/hex"
+	"github.com/otwatch/otwatch/dissectors/dissectortest"
 	"strings"
 	"testing"
 	"time"
@@ -136,25 +137,25 @@ func TestFixtures(t *testing.T) {
 			tx := one(t, r)
 			want(t, tx.Function == 1 && tx.FuncName == "Read" && tx.Op == dissect.OpRead, "read: %+v", tx)
 			want(t, tx.Status == dissect.StatusUnmatched && tx.Unit == 3, "status/unit: %+v", tx)
-			g, _ := r.attr(tx, "group")
+			g, _ := dissectortest.AttrNum(tx.Attrs, "group")
 			want(t, g == 60, "group attr %d", g)
-			want(t, r.fields["dnp3_object"][0x3c02] == 1 && r.fields["dnp3_function"][1] == 1, "fields %v", r.fields)
-			want(t, len(r.hints) == 2 && r.hints[0].Role == dissect.RoleMaster && r.hints[0].Side == dissect.ToServer,
-				"master hint %+v", r.hints)
-			want(t, r.hints[1].Role == dissect.RoleController && r.hints[1].HasDevice && r.hints[1].DeviceID == 3,
-				"outstation hint %+v", r.hints[1])
+			want(t, r.FieldCount("dnp3_object", 0x3c02) == 1 && r.FieldCount("dnp3_function", 1) == 1, "fields %v", r.R.Fields)
+			want(t, len(r.R.Hints) == 2 && r.R.Hints[0].Role == dissect.RoleMaster && r.R.Hints[0].Side == dissect.ToServer,
+				"master hint %+v", r.R.Hints)
+			want(t, r.R.Hints[1].Role == dissect.RoleController && r.R.Hints[1].HasDevice && r.R.Hints[1].DeviceID == 3,
+				"outstation hint %+v", r.R.Hints[1])
 		}},
 		{"direct operate CROB with response", false, []step{req(t, directOperateCROBReq), resp(t, directOperateCROBResp)},
 			func(t *testing.T, r *recorder) {
 				tx := one(t, r)
 				want(t, tx.Function == 5 && tx.Op == dissect.OpWrite && tx.Status == dissect.StatusOK, "%+v", tx)
-				c, ok := r.attr(tx, "control")
+				c, ok := dissectortest.AttrNum(tx.Attrs, "control")
 				want(t, ok && c == 1, "control attr missing")
-				code, _ := r.attr(tx, "crob_code")
+				code, _ := dissectortest.AttrNum(tx.Attrs, "crob_code")
 				want(t, code == 3, "crob code %d", code)
 				want(t, tx.HasAddr && tx.AddrSpace == "crob" && tx.AddrStart == 0 && tx.AddrEnd == 0, "addr %+v", tx)
 				want(t, !tx.RespTime.IsZero() && tx.RespBytes == 22 && tx.ReqBytes == 20, "bytes %d/%d", tx.ReqBytes, tx.RespBytes)
-				want(t, r.fields["dnp3_object"][0x0c01] == 2, "objects %v", r.fields)
+				want(t, r.FieldCount("dnp3_object", 0x0c01) == 2, "objects %v", r.R.Fields)
 			}},
 		{"select then operate", false, []step{req(t, selectCROBReq), resp(t, selectCROBResp)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
@@ -164,17 +165,17 @@ func TestFixtures(t *testing.T) {
 			tx := one(t, r)
 			want(t, tx.Op == dissect.OpControl && tx.FuncName == "Cold Restart", "%+v", tx)
 			want(t, tx.Status == dissect.StatusException && tx.CodeName == "function code not supported", "%+v", tx)
-			v, ok := r.attr(tx, "iin_func_not_supported")
+			v, ok := dissectortest.AttrNum(tx.Attrs, "iin_func_not_supported")
 			want(t, ok && v == 1, "iin attr missing: %+v", tx.Attrs)
 		}},
 		{"unsolicited and confirm", false, []step{resp(t, unsolicitedNullResp), req(t, confirmUnsolicited)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 2, "want 2 transactions, got %d", len(r.txs))
-			u := &r.txs[0]
+			want(t, len(r.R.Transactions) == 2, "want 2 transactions, got %d", len(r.R.Transactions))
+			u := &r.R.Transactions[0]
 			want(t, u.Op == dissect.OpNotify && u.Requester == dissect.ToClient && u.Function == 130, "%+v", u)
 			want(t, u.Status == dissect.StatusOK && u.Unit == 10, "%+v", u)
-			c := &r.txs[1]
+			c := &r.R.Transactions[1]
 			want(t, c.Function == 0 && c.Status == dissect.StatusOK, "%+v", c)
-			want(t, r.hints[0].Side == dissect.ToServer && r.hints[1].DeviceID == 10, "hints %+v", r.hints)
+			want(t, r.R.Hints[0].Side == dissect.ToServer && r.R.Hints[1].DeviceID == 10, "hints %+v", r.R.Hints)
 		}},
 		{"time sync write is config", false, []step{req(t, writeTimeLAN)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
@@ -186,25 +187,25 @@ func TestFixtures(t *testing.T) {
 		}},
 		{"secure authentication challenge", false, []step{req(t, authDOReq), resp(t, authChallengeResp), req(t, authReplyReq),
 			resp(t, authDOResp)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 3, "want 3 transactions, got %d", len(r.txs))
-			want(t, r.txs[0].Function == 131 && r.txs[0].Op == dissect.OpLogin && r.txs[0].Requester == dissect.ToClient,
-				"challenge %+v", r.txs[0])
-			want(t, r.txs[1].Function == 5 && r.txs[1].Status == dissect.StatusOK && r.txs[1].Frame == 1, "operate %+v", r.txs[1])
-			want(t, r.txs[2].Function == 32 && r.txs[2].Op == dissect.OpLogin && r.txs[2].Status == dissect.StatusOK,
-				"reply %+v", r.txs[2])
+			want(t, len(r.R.Transactions) == 3, "want 3 transactions, got %d", len(r.R.Transactions))
+			want(t, r.R.Transactions[0].Function == 131 && r.R.Transactions[0].Op == dissect.OpLogin && r.R.Transactions[0].Requester == dissect.ToClient,
+				"challenge %+v", r.R.Transactions[0])
+			want(t, r.R.Transactions[1].Function == 5 && r.R.Transactions[1].Status == dissect.StatusOK && r.R.Transactions[1].Frame == 1, "operate %+v", r.R.Transactions[1])
+			want(t, r.R.Transactions[2].Function == 32 && r.R.Transactions[2].Op == dissect.OpLogin && r.R.Transactions[2].Status == dissect.StatusOK,
+				"reply %+v", r.R.Transactions[2])
 		}},
 		{"multi-segment response reassembled", false, []step{req(t, readIntegrityReq), resp(t, readRespFirstSegment),
 			resp(t, readRespLastSegment)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
 			want(t, tx.Status == dissect.StatusOK && tx.RespBytes > 250, "%+v", tx)
-			n, _ := r.attr(tx, "resp_objects")
+			n, _ := dissectortest.AttrNum(tx.Attrs, "resp_objects")
 			want(t, n == 7, "resp objects %d", n)
 		}},
 		{"request link status", false, []step{req(t, requestLinkStatusReq), resp(t, "0564050b04000300"+hdrCRC(t, "0564050b04000300"))},
 			func(t *testing.T, r *recorder) {
 				tx := one(t, r)
 				want(t, tx.FuncName == "Request Link Status" && tx.Op == dissect.OpDiagnostic && tx.Status == dissect.StatusOK, "%+v", tx)
-				l, _ := r.attr(tx, "link_response")
+				l, _ := dissectortest.AttrNum(tx.Attrs, "link_response")
 				want(t, l == linkStatus, "link response %d", l)
 			}},
 		{"reset link states acknowledged", false, []step{{dissect.ToServer, buildFrame(0xC0, 1, 2, nil)},
@@ -220,48 +221,48 @@ func TestFixtures(t *testing.T) {
 		{"ACK of confirmed user data is silent", false, []step{{dissect.ToServer, buildFrame(0xF3, 1, 2,
 			[]byte{0xC0, 0xC0, 0x01, 60, 1, 6})}, {dissect.ToClient, buildFrame(0x00, 2, 1, nil)}}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
-			want(t, tx.Function == 1 && tx.Status == dissect.StatusUnmatched && len(r.viols) == 0, "%+v", tx)
+			want(t, tx.Function == 1 && tx.Status == dissect.StatusUnmatched && len(r.R.Violations) == 0, "%+v", tx)
 		}},
 		{"reserved link function", false, []step{{dissect.ToServer, buildFrame(0xC5, 1, 2, nil)}}, func(t *testing.T, r *recorder) {
-			want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolIllegalFunc, "%v", r.lines)
+			want(t, len(r.R.Violations) == 1 && r.R.Violations[0].Kind == dissect.ViolIllegalFunc, "%v", r.R.Lines)
 		}},
 		{"link status with length 0", false, []step{req(t, requestLinkStatusReq), resp(t, linkStatusBadLength)},
 			func(t *testing.T, r *recorder) {
 				tx := one(t, r)
 				want(t, tx.Status == dissect.StatusUnmatched, "%+v", tx)
-				want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolBadChecksum, "violations %+v", r.viols)
+				want(t, len(r.R.Violations) == 1 && r.R.Violations[0].Kind == dissect.ViolBadChecksum, "violations %+v", r.R.Violations)
 			}},
 		{"bad data block CRC drops frame", false, []step{{dissect.ToServer, badBlock}}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 0 && len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolBadChecksum, "%+v", r.viols)
-			want(t, len(r.fields) == 0, "fields from a dropped frame: %v", r.fields)
+			want(t, len(r.R.Transactions) == 0 && len(r.R.Violations) == 1 && r.R.Violations[0].Kind == dissect.ViolBadChecksum, "%+v", r.R.Violations)
+			want(t, len(r.R.Fields) == 0, "fields from a dropped frame: %v", r.R.Fields)
 		}},
 		{"bad header CRC", false, []step{{dissect.ToServer, badHeader}}, func(t *testing.T, r *recorder) {
-			want(t, len(r.viols) == 1 && r.viols[0].Reason == "link header CRC mismatch", "%+v", r.viols)
+			want(t, len(r.R.Violations) == 1 && r.R.Violations[0].Reason == "link header CRC mismatch", "%+v", r.R.Violations)
 		}},
 		{"CROB range beyond fragment", false, []step{req(t, operateCROBRangeOver)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolMalformed, "%+v", r.viols)
+			want(t, len(r.R.Violations) == 1 && r.R.Violations[0].Kind == dissect.ViolMalformed, "%+v", r.R.Violations)
 			tx := one(t, r)
-			m, _ := r.attr(tx, "malformed")
+			m, _ := dissectortest.AttrNum(tx.Attrs, "malformed")
 			want(t, tx.Function == 4 && tx.Status == dissect.StatusUnmatched && m == 1, "%+v", tx)
-			want(t, r.fields["dnp3_function"][4] == 1 && r.fields["dnp3_object"][0x0c01] == 1, "fields %v", r.fields)
+			want(t, r.FieldCount("dnp3_function", 4) == 1 && r.FieldCount("dnp3_object", 0x0c01) == 1, "fields %v", r.R.Fields)
 		}},
 		{"reserved function code", false, []step{{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC0, 0x40)}}, func(t *testing.T, r *recorder) {
-			want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolIllegalFunc && r.viols[0].Function == 0x40, "%+v", r.viols)
+			want(t, len(r.R.Violations) == 1 && r.R.Violations[0].Kind == dissect.ViolIllegalFunc && r.R.Violations[0].Function == 0x40, "%+v", r.R.Violations)
 		}},
 		{"reserved qualifier", false, []step{{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC0, 0x01, 30, 1, 0x0A)}},
 			func(t *testing.T, r *recorder) {
-				want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolOutOfSpec, "%+v", r.viols)
+				want(t, len(r.R.Violations) == 1 && r.R.Violations[0].Kind == dissect.ViolOutOfSpec, "%+v", r.R.Violations)
 			}},
 		{"truncated object header", false, []step{{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC0, 0x02, 30)}},
 			func(t *testing.T, r *recorder) {
-				want(t, len(r.viols) == 0 && len(r.txs) == 1, "one header byte is below tshark's 2-byte floor: %+v", r.viols)
+				want(t, len(r.R.Violations) == 0 && len(r.R.Transactions) == 1, "one header byte is below tshark's 2-byte floor: %+v", r.R.Violations)
 			}},
 		{"two frames in one UDP datagram", true, []step{{dissect.ToServer,
 			append(unhex(t, readClass0Req), unhex(t, coldRestartReq)...)}}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 2, "want 2 transactions, got %d", len(r.txs))
+			want(t, len(r.R.Transactions) == 2, "want 2 transactions, got %d", len(r.R.Transactions))
 		}},
 		{"datagram cut short", true, []step{{dissect.ToServer, unhex(t, readClass0Req)[:14]}}, func(t *testing.T, r *recorder) {
-			want(t, len(r.viols) == 1 && r.viols[0].Kind == dissect.ViolTruncated, "%+v", r.viols)
+			want(t, len(r.R.Violations) == 1 && r.R.Violations[0].Kind == dissect.ViolTruncated, "%+v", r.R.Violations)
 		}},
 		{"orphan response", false, []step{resp(t, directOperateCROBResp)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
@@ -271,14 +272,14 @@ func TestFixtures(t *testing.T) {
 			0x41, 1, 100, 0, 0, 0, 0, 0, 0, 0, 0)}}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
 			want(t, tx.Function == 6 && tx.Status == dissect.StatusOK && tx.AddrStart == 5 && tx.AddrEnd == 5, "%+v", tx)
-			code, _ := r.attr(tx, "crob_code")
+			code, _ := dissectortest.AttrNum(tx.Attrs, "crob_code")
 			want(t, code == 0x41, "crob code %#x", code)
 		}},
 		{"broadcast read needs no response", false, []step{{dissect.ToServer, buildApp(0xC4, 0xFFFF, 2, 0xC1, 0x01, 60, 1, 6)}},
 			func(t *testing.T, r *recorder) {
 				tx := one(t, r)
-				b, _ := r.attr(tx, "broadcast")
-				want(t, tx.Status == dissect.StatusOK && b == 1 && !r.hints[1].HasDevice, "%+v %+v", tx, r.hints)
+				b, _ := dissectortest.AttrNum(tx.Attrs, "broadcast")
+				want(t, tx.Status == dissect.StatusOK && b == 1 && !r.R.Hints[1].HasDevice, "%+v %+v", tx, r.R.Hints)
 			}},
 		{"multi-fragment application response", false, []step{
 			{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC3, 0x01, 60, 1, 6)},
@@ -286,19 +287,19 @@ func TestFixtures(t *testing.T) {
 			{dissect.ToServer, buildApp(0xC4, 1, 2, 0xC3, 0x00)},
 			{dissect.ToClient, buildApp(0x44, 2, 1, 0x44, 0x81, 0x80, 0x00, 30, 2, 0x00, 5, 5, 0x01, 0x10, 0x00)},
 		}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 2, "want confirm and read: %v", r.lines)
-			tx := &r.txs[1]
+			want(t, len(r.R.Transactions) == 2, "want confirm and read: %v", r.R.Lines)
+			tx := &r.R.Transactions[1]
 			want(t, tx.Function == 1 && tx.Status == dissect.StatusOK && tx.RespBytes == 23, "%+v", tx)
-			n, _ := r.attr(tx, "resp_objects")
-			f, _ := r.attr(tx, "resp_fragments")
-			rs, _ := r.attr(tx, "iin_device_restart")
+			n, _ := dissectortest.AttrNum(tx.Attrs, "resp_objects")
+			f, _ := dissectortest.AttrNum(tx.Attrs, "resp_fragments")
+			rs, _ := dissectortest.AttrNum(tx.Attrs, "iin_device_restart")
 			want(t, n == 2 && f == 2 && rs == 1, "objects %d fragments %d restart %d", n, f, rs)
 		}},
 		{"transport sequence gap", false, []step{
 			{dissect.ToServer, buildFrame(0xC4, 1, 2, []byte{0x41, 0xC0, 0x01, 60, 2, 6})},
 			{dissect.ToServer, buildFrame(0xC4, 1, 2, []byte{0x83, 60, 3, 6})}}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 0 && len(r.viols) == 1 && r.viols[0].Reason == "transport: sequence gap, fragment discarded",
-				"%+v", r.viols)
+			want(t, len(r.R.Transactions) == 0 && len(r.R.Violations) == 1 && r.R.Violations[0].Reason == "transport: sequence gap, fragment discarded",
+				"%+v", r.R.Violations)
 		}},
 	}
 	for _, c := range cases {
@@ -310,7 +311,7 @@ func TestFixtures(t *testing.T) {
 			r := run(t, tr, c.steps...)
 			c.check(t, r)
 			if t.Failed() {
-				for _, l := range r.lines {
+				for _, l := range r.R.Lines {
 					t.Log(l)
 				}
 			}
@@ -328,7 +329,7 @@ func TestSplitStream(t *testing.T) {
 	}
 	r := run(t, dissect.TransportTCP, steps...)
 	tx := one(t, r)
-	want(t, tx.Status == dissect.StatusOK && len(r.viols) == 0, "%+v %+v", tx, r.viols)
+	want(t, tx.Status == dissect.StatusOK && len(r.R.Violations) == 0, "%+v %+v", tx, r.R.Violations)
 }
 
 func TestTimeout(t *testing.T) {
@@ -338,7 +339,7 @@ func TestTimeout(t *testing.T) {
 	d.Feed(ctx, dissect.ToServer, unhex(t, readClass0Req))
 	ctx.Time, ctx.Frame = ctx.Time.Add(time.Minute), 2
 	d.Feed(ctx, dissect.ToServer, unhex(t, coldRestartReq))
-	want(t, len(rec.txs) == 1 && rec.txs[0].Status == dissect.StatusUnmatched && rec.txs[0].Function == 1, "%+v", rec.txs)
+	want(t, len(rec.R.Transactions) == 1 && rec.R.Transactions[0].Status == dissect.StatusUnmatched && rec.R.Transactions[0].Function == 1, "%+v", rec.R.Transactions)
 }
 
 func TestGap(t *testing.T) {
@@ -350,7 +351,7 @@ func TestGap(t *testing.T) {
 	d.Gap(ctx, dissect.ToServer, 100)
 	d.Feed(ctx, dissect.ToServer, b)
 	d.End(ctx)
-	want(t, len(rec.txs) == 1 && len(rec.viols) == 0, "%+v %+v", rec.txs, rec.viols)
+	want(t, len(rec.R.Transactions) == 1 && len(rec.R.Violations) == 0, "%+v %+v", rec.R.Transactions, rec.R.Violations)
 }
 
 func hdrCRC(t testing.TB, h string) string {
@@ -360,10 +361,10 @@ func hdrCRC(t testing.TB, h string) string {
 
 func one(t *testing.T, r *recorder) *dissect.Transaction {
 	t.Helper()
-	if len(r.txs) != 1 {
-		t.Fatalf("want 1 transaction, got %d: %v", len(r.txs), r.lines)
+	if len(r.R.Transactions) != 1 {
+		t.Fatalf("want 1 transaction, got %d: %v", len(r.R.Transactions), r.R.Lines)
 	}
-	return &r.txs[0]
+	return &r.R.Transactions[0]
 }
 
 func want(t *testing.T, ok bool, format string, args ...any) {
@@ -376,7 +377,7 @@ func want(t *testing.T, ok bool, format string, args ...any) {
 // TestAllocs asserts that a request/response pair allocates nothing.
 func TestAllocs(t *testing.T) {
 	d := Spec().New()
-	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: nopEmitter{}, Time: time.Unix(1700000000, 0)}
+	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
 	q, a := unhex(t, directOperateCROBReq), unhex(t, directOperateCROBResp)
 	r1, r2, r3 := unhex(t, readIntegrityReq), unhex(t, readRespFirstSegment), unhex(t, readRespLastSegment)
 	feed := func() {
@@ -394,7 +395,7 @@ func TestAllocs(t *testing.T) {
 
 func BenchmarkDNP3(b *testing.B) {
 	d := Spec().New()
-	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: nopEmitter{}, Time: time.Unix(1700000000, 0)}
+	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
 	q, a := unhex(b, directOperateCROBReq), unhex(b, directOperateCROBResp)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(q) + len(a)))

@@ -22,7 +22,7 @@ func FuzzDNP3(f *testing.F) {
 		Probe(data)
 		for _, tr := range []dissect.Transport{dissect.TransportTCP, dissect.TransportUDP} {
 			d := Spec().New()
-			ctx := &dissect.Context{Flow: testFlow(tr), Emit: nopEmitter{}, Time: time.Unix(1700000000, 0)}
+			ctx := &dissect.Context{Flow: testFlow(tr), Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
 			d.Feed(ctx, dissect.ToServer, data)
 			d.Feed(ctx, dissect.ToClient, data)
 			// The same bytes split in two and three chunks.
@@ -40,7 +40,7 @@ func FuzzDNP3(f *testing.F) {
 		// The payload as application fragment and as transport segment
 		// inside valid link frames, to reach the object walk.
 		d := Spec().New()
-		ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: nopEmitter{}, Time: time.Unix(1700000000, 0)}
+		ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
 		for off := 0; off < len(data); off += maxUserData - 1 {
 			chunk := data[off:min(len(data), off+maxUserData-1)]
 			d.Feed(ctx, dissect.ToServer, buildFrame(0xC4, 1, 2, append([]byte{0xC0}, chunk...)))

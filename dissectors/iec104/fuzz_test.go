@@ -21,7 +21,7 @@ func FuzzIEC104(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		Probe(data)
 		d := Spec().New()
-		ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: nopEmitter{}, Time: time.Unix(1700000000, 0)}
+		ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
 		d.Feed(ctx, dissect.ToServer, data)
 		d.Feed(ctx, dissect.ToClient, data)
 		h := len(data) / 2

@@ -2,6 +2,7 @@ package iec104
 
 import (
 	"encoding/hex"
+	"github.com/otwatch/otwatch/dissectors/dissectortest"
 	"strings"
 	"testing"
 	"time"
@@ -109,10 +110,10 @@ func TestFixtures(t *testing.T) {
 			tx := one(t, r)
 			want(t, tx.FuncName == "STARTDT" && tx.Op == dissect.OpSession && tx.Status == dissect.StatusOK, "%+v", tx)
 			want(t, tx.Requester == dissect.ToServer && !tx.RespTime.IsZero(), "%+v", tx)
-			want(t, r.fields["iec104_apci_type"][3] == 2 && r.fields["iec104_u_function"][1] == 1 &&
-				r.fields["iec104_u_function"][2] == 1, "fields %v", r.fields)
-			want(t, len(r.hints) == 2 && r.hints[0].Role == dissect.RoleMaster && r.hints[0].Side == dissect.ToServer &&
-				!r.hints[1].HasDevice, "hints at end without an ASDU: %+v", r.hints)
+			want(t, r.FieldCount("iec104_apci_type", 3) == 2 && r.FieldCount("iec104_u_function", 1) == 1 &&
+				r.FieldCount("iec104_u_function", 2) == 1, "fields %v", r.R.Fields)
+			want(t, len(r.R.Hints) == 2 && r.R.Hints[0].Role == dissect.RoleMaster && r.R.Hints[0].Side == dissect.ToServer &&
+				!r.R.Hints[1].HasDevice, "hints at end without an ASDU: %+v", r.R.Hints)
 		}},
 		{"STOPDT unanswered", []step{cli(t, stopDTAct)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
@@ -127,45 +128,45 @@ func TestFixtures(t *testing.T) {
 			want(t, tx.Status == dissect.StatusOrphan, "%+v", tx)
 		}},
 		{"S frame", []step{cli(t, sFrameAck)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 0 && len(r.viols) == 0 && r.fields["iec104_apci_type"][1] == 1, "%v %v", r.lines, r.fields)
+			want(t, len(r.R.Transactions) == 0 && len(r.R.Violations) == 0 && r.FieldCount("iec104_apci_type", 1) == 1, "%v %v", r.R.Lines, r.R.Fields)
 		}},
 		{"interrogation act/con/term", []step{cli(t, interrogationAct), srv(t, interrogationCon), srv(t, spontaneousSPTB1),
 			srv(t, interrogationTerm)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 2, "want 2 transactions: %v", r.lines)
-			tx := &r.txs[0]
+			want(t, len(r.R.Transactions) == 2, "want 2 transactions: %v", r.R.Lines)
+			tx := &r.R.Transactions[0]
 			want(t, tx.Function == 100 && tx.Op == dissect.OpRead && tx.Status == dissect.StatusOK && tx.Unit == 37133, "%+v", tx)
-			q, _ := r.attr(tx, "qualifier")
+			q, _ := dissectortest.AttrNum(tx.Attrs, "qualifier")
 			want(t, q == 20, "QOI %d", q)
-			n := &r.txs[1]
+			n := &r.R.Transactions[1]
 			want(t, n.Function == 30 && n.Op == dissect.OpNotify && n.Requester == dissect.ToClient && n.AddrStart == 10010, "%+v", n)
-			want(t, r.hints[0].Side == dissect.ToServer && r.hints[1].DeviceID == 37133, "hints %+v", r.hints)
-			want(t, r.fields["iec104_cause"][6] == 1 && r.fields["iec104_cause"][7] == 1 && r.fields["iec104_cause"][10] == 1 &&
-				r.fields["iec104_cause"][3] == 1, "causes %v", r.fields["iec104_cause"])
+			want(t, r.R.Hints[0].Side == dissect.ToServer && r.R.Hints[1].DeviceID == 37133, "hints %+v", r.R.Hints)
+			want(t, r.FieldCount("iec104_cause", 6) == 1 && r.FieldCount("iec104_cause", 7) == 1 && r.FieldCount("iec104_cause", 10) == 1 &&
+				r.FieldCount("iec104_cause", 3) == 1, "causes %v", r.R.Fields["iec104_cause"])
 		}},
 		{"termination without confirmation", []step{cli(t, interrogationAct), srv(t, interrogationTerm)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
-			c, _ := r.attr(tx, "resp_cot")
+			c, _ := dissectortest.AttrNum(tx.Attrs, "resp_cot")
 			want(t, tx.Status == dissect.StatusOK && c == 10, "%+v", tx)
 		}},
 		{"double command negative confirmation", []step{cli(t, doubleCommandSelect), srv(t, doubleCommandNegCon)},
 			func(t *testing.T, r *recorder) {
 				tx := one(t, r)
 				want(t, tx.Function == 46 && tx.Op == dissect.OpWrite && tx.Status == dissect.StatusException, "%+v", tx)
-				c, _ := r.attr(tx, "control")
-				s, _ := r.attr(tx, "select")
-				v, _ := r.attr(tx, "command_value")
+				c, _ := dissectortest.AttrNum(tx.Attrs, "control")
+				s, _ := dissectortest.AttrNum(tx.Attrs, "select")
+				v, _ := dissectortest.AttrNum(tx.Attrs, "command_value")
 				want(t, c == 1 && s == 1 && v == 2, "control %d select %d value %d", c, s, v)
 				want(t, tx.AddrStart == 15000 && tx.AddrEnd == 15000, "%+v", tx)
 			}},
 		{"several APDUs in one segment", []step{cli(t, interrogationAct), srv(t, ackConAndInterrogRsp)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 3, "want 3 transactions: %v", r.lines)
-			want(t, r.fields["iec104_apci_type"][0] == 4 && r.fields["iec104_apci_type"][1] == 1, "%v", r.fields)
-			sq := &r.txs[1]
+			want(t, len(r.R.Transactions) == 3, "want 3 transactions: %v", r.R.Lines)
+			want(t, r.FieldCount("iec104_apci_type", 0) == 4 && r.FieldCount("iec104_apci_type", 1) == 1, "%v", r.R.Fields)
+			sq := &r.R.Transactions[1]
 			want(t, sq.Function == 1 && sq.AddrStart == 10010 && sq.AddrEnd == 10018, "SQ=1 range: %+v", sq)
 		}},
 		{"clock sync is config", []step{cli(t, clockSyncAct)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
-			want(t, tx.Op == dissect.OpConfig && tx.Status == dissect.StatusUnmatched && len(r.viols) == 0, "%+v %v", tx, r.lines)
+			want(t, tx.Op == dissect.OpConfig && tx.Status == dissect.StatusUnmatched && len(r.R.Violations) == 0, "%+v %v", tx, r.R.Lines)
 		}},
 		{"reset process is control", []step{cli(t, resetProcessAct)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
@@ -177,8 +178,8 @@ func TestFixtures(t *testing.T) {
 		}},
 		{"set-point select", []step{cli(t, setpointFloatSel)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
-			s, _ := r.attr(tx, "select")
-			want(t, tx.Function == 50 && s == 1 && len(r.viols) == 0, "%+v", tx)
+			s, _ := dissectortest.AttrNum(tx.Attrs, "select")
+			want(t, tx.Function == 50 && s == 1 && len(r.R.Violations) == 0, "%+v", tx)
 		}},
 		{"unknown IOA answer", []step{cli(t, singleCmdAct), srv(t, singleCmdUnknownIO)}, func(t *testing.T, r *recorder) {
 			tx := one(t, r)
@@ -191,27 +192,27 @@ func TestFixtures(t *testing.T) {
 				tx.RespBytes == 16 && tx.ReqBytes == 0, "%+v", tx)
 		}},
 		{"junk before U frame", []step{cli(t, junkBeforeUFrame)}, func(t *testing.T, r *recorder) {
-			want(t, r.fields["iec104_u_function"][5] == 1, "tshark-like resync: %v", r.fields)
-			want(t, len(r.viols) >= 2, "skipped bytes and two function bits: %v", r.lines)
+			want(t, r.FieldCount("iec104_u_function", 5) == 1, "tshark-like resync: %v", r.R.Fields)
+			want(t, len(r.R.Violations) >= 2, "skipped bytes and two function bits: %v", r.R.Lines)
 		}},
 		{"APDU length below 4", []step{cli(t, shortAPDU)}, func(t *testing.T, r *recorder) {
-			want(t, hasViol(r, dissect.ViolBadLength), "%v", r.lines)
-			want(t, len(r.fields) == 0, "%v", r.fields)
+			want(t, hasViol(r, dissect.ViolBadLength), "%v", r.R.Lines)
+			want(t, len(r.R.Fields) == 0, "%v", r.R.Fields)
 		}},
 		{"too few objects", []step{cli(t, asduTooFewObjects)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 0 && hasViol(r, dissect.ViolBadLength), "%v", r.lines)
+			want(t, len(r.R.Transactions) == 0 && hasViol(r, dissect.ViolBadLength), "%v", r.R.Lines)
 		}},
 		{"reserved type", []step{cli(t, reservedType)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 0 && hasViol(r, dissect.ViolIllegalFunc) && r.fields["iec104_type_id"][22] == 1, "%v", r.lines)
+			want(t, len(r.R.Transactions) == 0 && hasViol(r, dissect.ViolIllegalFunc) && r.FieldCount("iec104_type_id", 22) == 1, "%v", r.R.Lines)
 		}},
 		{"reserved cause", []step{cli(t, reservedCause)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 0 && hasViol(r, dissect.ViolOutOfSpec), "%v", r.lines)
+			want(t, len(r.R.Transactions) == 0 && hasViol(r, dissect.ViolOutOfSpec), "%v", r.R.Lines)
 		}},
 		{"I frame without ASDU", []step{cli(t, iFrameWithoutASDU)}, func(t *testing.T, r *recorder) {
-			want(t, hasViol(r, dissect.ViolMalformed) && r.fields["iec104_apci_type"][0] == 1, "%v", r.lines)
+			want(t, hasViol(r, dissect.ViolMalformed) && r.FieldCount("iec104_apci_type", 0) == 1, "%v", r.R.Lines)
 		}},
 		{"send sequence gap", []step{srv(t, spontaneousSPTB1), srv(t, spontaneousSPTB1)}, func(t *testing.T, r *recorder) {
-			want(t, len(r.txs) == 2 && hasViol(r, dissect.ViolOutOfSpec), "%v", r.lines)
+			want(t, len(r.R.Transactions) == 2 && hasViol(r, dissect.ViolOutOfSpec), "%v", r.R.Lines)
 		}},
 	}
 	for _, c := range cases {
@@ -219,7 +220,7 @@ func TestFixtures(t *testing.T) {
 			r := run(t, c.steps...)
 			c.check(t, r)
 			if t.Failed() {
-				for _, l := range r.lines {
+				for _, l := range r.R.Lines {
 					t.Log(l)
 				}
 			}
@@ -236,7 +237,7 @@ func TestSplitStream(t *testing.T) {
 		}
 	}
 	r := run(t, steps...)
-	want(t, len(r.txs) == 3 && len(r.viols) == 0, "%v", r.lines)
+	want(t, len(r.R.Transactions) == 3 && len(r.R.Violations) == 0, "%v", r.R.Lines)
 }
 
 func TestTimeout(t *testing.T) {
@@ -246,7 +247,7 @@ func TestTimeout(t *testing.T) {
 	d.Feed(ctx, dissect.ToServer, unhex(t, singleCmdAct))
 	ctx.Time, ctx.Frame = ctx.Time.Add(time.Minute), 2
 	d.Feed(ctx, dissect.ToServer, unhex(t, sFrameAck))
-	want(t, len(rec.txs) == 1 && rec.txs[0].Status == dissect.StatusUnmatched, "%v", rec.lines)
+	want(t, len(rec.R.Transactions) == 1 && rec.R.Transactions[0].Status == dissect.StatusUnmatched, "%v", rec.R.Lines)
 }
 
 func TestGap(t *testing.T) {
@@ -258,7 +259,7 @@ func TestGap(t *testing.T) {
 	d.Gap(ctx, dissect.ToServer, 10)
 	d.Feed(ctx, dissect.ToServer, b)
 	d.End(ctx)
-	want(t, len(rec.txs) == 1 && len(rec.viols) == 0, "%v", rec.lines)
+	want(t, len(rec.R.Transactions) == 1 && len(rec.R.Violations) == 0, "%v", rec.R.Lines)
 }
 
 func TestFileSegment(t *testing.T) {
@@ -266,14 +267,14 @@ func TestFileSegment(t *testing.T) {
 	seg := "6814000000007d010d000100010000 0100 01 03 aabbcc"
 	r := run(t, srv(t, seg))
 	tx := one(t, r)
-	want(t, tx.Op == dissect.OpFile && tx.Function == 125 && len(r.viols) == 0, "%v", r.lines)
+	want(t, tx.Op == dissect.OpFile && tx.Function == 125 && len(r.R.Violations) == 0, "%v", r.R.Lines)
 	bad := "6814000000007d010d000100010000 0100 01 05 aabbcc"
 	r = run(t, srv(t, bad))
-	want(t, len(r.txs) == 0 && hasViol(r, dissect.ViolBadLength), "%v", r.lines)
+	want(t, len(r.R.Transactions) == 0 && hasViol(r, dissect.ViolBadLength), "%v", r.R.Lines)
 }
 
 func hasViol(r *recorder, k dissect.ViolationKind) bool {
-	for _, v := range r.viols {
+	for _, v := range r.R.Violations {
 		if v.Kind == k {
 			return true
 		}
@@ -283,10 +284,10 @@ func hasViol(r *recorder, k dissect.ViolationKind) bool {
 
 func one(t *testing.T, r *recorder) *dissect.Transaction {
 	t.Helper()
-	if len(r.txs) != 1 {
-		t.Fatalf("want 1 transaction, got %d: %v", len(r.txs), r.lines)
+	if len(r.R.Transactions) != 1 {
+		t.Fatalf("want 1 transaction, got %d: %v", len(r.R.Transactions), r.R.Lines)
 	}
-	return &r.txs[0]
+	return &r.R.Transactions[0]
 }
 
 func want(t *testing.T, ok bool, format string, args ...any) {
@@ -300,7 +301,7 @@ func want(t *testing.T, ok bool, format string, args ...any) {
 // and the U/S frames allocate nothing.
 func TestAllocs(t *testing.T) {
 	d := Spec().New()
-	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: nopEmitter{}, Time: time.Unix(1700000000, 0)}
+	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
 	act, con := unhex(t, doubleCommandSelect), unhex(t, doubleCommandNegCon)
 	mon, tf, tc := unhex(t, spontaneousSPTB1), unhex(t, testFRAct), unhex(t, testFRCon)
 	feed := func() {
@@ -318,7 +319,7 @@ func TestAllocs(t *testing.T) {
 
 func BenchmarkIEC104(b *testing.B) {
 	d := Spec().New()
-	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: nopEmitter{}, Time: time.Unix(1700000000, 0)}
+	ctx := &dissect.Context{Flow: testFlow(dissect.TransportTCP), Emit: &nopEmitter{}, Time: time.Unix(1700000000, 0)}
 	act, con := unhex(b, doubleCommandSelect), unhex(b, doubleCommandNegCon)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(act) + len(con)))
