@@ -2,6 +2,8 @@ package modbus
 
 import (
 	"encoding/hex"
+	"github.com/otwatch/otwatch/dissectors/dissectortest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,58 +82,8 @@ func h(tb testing.TB, s string) []byte {
 	return b
 }
 
-// recorder is an Emitter that keeps deep copies of what it receives.
-type recorder struct {
-	tx     []dissect.Transaction
-	hints  []dissect.AssetHint
-	viols  []dissect.Violation
-	fields map[string]map[string]int
-}
-
-func (r *recorder) Transaction(t *dissect.Transaction) {
-	c := *t
-	c.Attrs = append([]dissect.Attr(nil), t.Attrs...)
-	for i := range c.Attrs {
-		c.Attrs[i].Str = append([]byte(nil), c.Attrs[i].Str...)
-	}
-	r.tx = append(r.tx, c)
-}
-func (r *recorder) Hint(h *dissect.AssetHint) {
-	c := *h
-	c.Extra = append([]dissect.Attr(nil), h.Extra...)
-	for i := range c.Extra {
-		c.Extra[i].Str = append([]byte(nil), c.Extra[i].Str...)
-	}
-	r.hints = append(r.hints, c)
-}
-func (r *recorder) Violation(v *dissect.Violation) { r.viols = append(r.viols, *v) }
-func (r *recorder) field(name, v string) {
-	if r.fields == nil {
-		r.fields = map[string]map[string]int{}
-	}
-	if r.fields[name] == nil {
-		r.fields[name] = map[string]int{}
-	}
-	r.fields[name][v]++
-}
-func (r *recorder) FieldUint(name string, v uint64) {
-	r.field(name, strings.TrimSpace(strings.Repeat(" ", 0)+itoa(v)))
-}
-func (r *recorder) FieldBytes(name string, v []byte) { r.field(name, string(v)) }
-
-func itoa(v uint64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return string(b[i:])
-}
+// recorder keeps deep copies of what a dissector emits (the shared kit).
+type recorder = dissectortest.Recorder
 
 type harness struct {
 	d    *dissector
@@ -141,7 +93,7 @@ type harness struct {
 }
 
 func newHarness() *harness {
-	hs := &harness{d: newDissector(), rec: &recorder{}}
+	hs := &harness{d: newDissector(), rec: dissectortest.NewRecorder()}
 	hs.flow = dissect.Flow{ID: 1, Transport: dissect.TransportTCP}
 	hs.ctx = dissect.Context{Flow: &hs.flow, Time: time.Unix(1700000000, 0), Emit: hs.rec}
 	return hs
@@ -294,7 +246,7 @@ func TestPDUDetails(t *testing.T) {
 		if !ok {
 			break
 		}
-		got = append(got, itoa(uint64(id))+"="+string(v))
+		got = append(got, strconv.FormatUint(uint64(id), 10)+"="+string(v))
 	}
 	if strings.Join(got, "|") != "0=Schneider Electr|1=BC4000-1234 |2=V2.100" {
 		t.Errorf("device ID objects: %q", got)
@@ -315,30 +267,30 @@ func TestTransactionPairing(t *testing.T) {
 	hs.ctx.Time = hs.ctx.Time.Add(5 * time.Millisecond)
 	hs.feed(t, dissect.ToClient, readHoldingRegistersResp)
 	r := hs.rec
-	if len(r.tx) != 1 {
-		t.Fatalf("transactions: %d", len(r.tx))
+	if len(r.R.Transactions) != 1 {
+		t.Fatalf("transactions: %d", len(r.R.Transactions))
 	}
-	tx := r.tx[0]
+	tx := r.R.Transactions[0]
 	if tx.Status != dissect.StatusOK || tx.Function != 3 || tx.Op != dissect.OpRead || tx.Unit != 0x11 || !tx.HasUnit ||
 		!tx.HasAddr || tx.AddrSpace != SpaceHoldingRegister || tx.AddrStart != 0x6B || tx.AddrEnd != 0x6D ||
 		tx.ReqBytes != 12 || tx.RespBytes != 15 || tx.Frame != 1 || tx.RespTime.Sub(tx.Time) != 5*time.Millisecond {
 		t.Errorf("transaction: %+v", tx)
 	}
-	if len(r.viols) != 0 {
-		t.Errorf("violations: %+v", r.viols)
+	if len(r.R.Violations) != 0 {
+		t.Errorf("violations: %+v", r.R.Violations)
 	}
-	if len(r.hints) != 2 || r.hints[0].Role != dissect.RoleMaster || r.hints[0].Side != dissect.ToServer ||
-		r.hints[1].Role != dissect.RoleController || r.hints[1].Side != dissect.ToClient {
-		t.Errorf("role hints: %+v", r.hints)
+	if len(r.R.Hints) != 2 || r.R.Hints[0].Role != dissect.RoleMaster || r.R.Hints[0].Side != dissect.ToServer ||
+		r.R.Hints[1].Role != dissect.RoleController || r.R.Hints[1].Side != dissect.ToClient {
+		t.Errorf("role hints: %+v", r.R.Hints)
 	}
-	if r.fields["modbus_function"]["3"] != 2 {
-		t.Errorf("fields: %v", r.fields)
+	if r.R.Fields["modbus_function"]["3"] != 2 {
+		t.Errorf("fields: %v", r.R.Fields)
 	}
 	// A second exchange emits no new role hints.
 	hs.feed(t, dissect.ToServer, readCoilsReq)
 	hs.feed(t, dissect.ToClient, readCoilsResp)
-	if len(r.hints) != 2 || len(r.tx) != 2 || r.tx[1].AddrSpace != SpaceCoil {
-		t.Errorf("second exchange: %d hints, %+v", len(r.hints), r.tx)
+	if len(r.R.Hints) != 2 || len(r.R.Transactions) != 2 || r.R.Transactions[1].AddrSpace != SpaceCoil {
+		t.Errorf("second exchange: %d hints, %+v", len(r.R.Hints), r.R.Transactions)
 	}
 }
 
@@ -346,12 +298,12 @@ func TestException(t *testing.T) {
 	hs := newHarness()
 	hs.feed(t, dissect.ToServer, readHoldingRegistersReq)
 	hs.feed(t, dissect.ToClient, exceptionIllegalAddrResp)
-	tx := hs.rec.tx[0]
+	tx := hs.rec.R.Transactions[0]
 	if tx.Status != dissect.StatusException || tx.Code != 2 || tx.CodeName != "Illegal Data Address" || tx.Function != 3 {
 		t.Errorf("exception transaction: %+v", tx)
 	}
-	if hs.rec.fields["modbus_exception"]["2"] != 1 || hs.rec.fields["modbus_function"]["3"] != 2 {
-		t.Errorf("fields: %v", hs.rec.fields)
+	if hs.rec.R.Fields["modbus_exception"]["2"] != 1 || hs.rec.R.Fields["modbus_function"]["3"] != 2 {
+		t.Errorf("fields: %v", hs.rec.R.Fields)
 	}
 }
 
@@ -364,19 +316,19 @@ func TestFraming(t *testing.T) {
 		hs.ctx.Frame++
 		hs.d.Feed(&hs.ctx, dissect.ToClient, resp[i:i+1])
 	}
-	if len(hs.rec.tx) != 2 || hs.rec.tx[0].Function != 3 || hs.rec.tx[1].Function != 1 ||
-		hs.rec.tx[0].Status != dissect.StatusOK || hs.rec.tx[1].Status != dissect.StatusOK {
-		t.Fatalf("transactions: %+v", hs.rec.tx)
+	if len(hs.rec.R.Transactions) != 2 || hs.rec.R.Transactions[0].Function != 3 || hs.rec.R.Transactions[1].Function != 1 ||
+		hs.rec.R.Transactions[0].Status != dissect.StatusOK || hs.rec.R.Transactions[1].Status != dissect.StatusOK {
+		t.Fatalf("transactions: %+v", hs.rec.R.Transactions)
 	}
-	if len(hs.rec.viols) != 0 {
-		t.Errorf("violations: %+v", hs.rec.viols)
+	if len(hs.rec.R.Violations) != 0 {
+		t.Errorf("violations: %+v", hs.rec.R.Violations)
 	}
 	// A gap drops the partial ADU; the next segment starts clean.
 	hs.feed(t, dissect.ToServer, readHoldingRegistersReq[:20])
 	hs.d.Gap(&hs.ctx, dissect.ToServer, 100)
 	hs.feed(t, dissect.ToServer, readInputRegistersReq)
-	if hs.d.pend.Len() != 1 || len(hs.rec.viols) != 0 {
-		t.Errorf("after gap: pending %d, violations %+v", hs.d.pend.Len(), hs.rec.viols)
+	if hs.d.pend.Len() != 1 || len(hs.rec.R.Violations) != 0 {
+		t.Errorf("after gap: pending %d, violations %+v", hs.d.pend.Len(), hs.rec.R.Violations)
 	}
 }
 
@@ -385,7 +337,7 @@ func TestBadMBAP(t *testing.T) {
 	hs.feed(t, dissect.ToServer, badProtocolID)
 	hs.feed(t, dissect.ToServer, lengthOneADU)
 	hs.feed(t, dissect.ToServer, readInputRegistersReq)
-	v := hs.rec.viols
+	v := hs.rec.R.Violations
 	if len(v) != 2 || v[0].Kind != dissect.ViolMalformed || v[1].Kind != dissect.ViolBadLength {
 		t.Fatalf("violations: %+v", v)
 	}
@@ -399,21 +351,21 @@ func TestUnmatchedOrphan(t *testing.T) {
 	hs.feed(t, dissect.ToServer, readHoldingRegistersReq)
 	hs.ctx.Time = hs.ctx.Time.Add(31 * time.Second)
 	hs.feed(t, dissect.ToServer, readCoilsReq)
-	if len(hs.rec.tx) != 1 || hs.rec.tx[0].Status != dissect.StatusUnmatched || hs.rec.tx[0].Function != 3 {
-		t.Fatalf("timeout: %+v", hs.rec.tx)
+	if len(hs.rec.R.Transactions) != 1 || hs.rec.R.Transactions[0].Status != dissect.StatusUnmatched || hs.rec.R.Transactions[0].Function != 3 {
+		t.Fatalf("timeout: %+v", hs.rec.R.Transactions)
 	}
 	hs.feed(t, dissect.ToClient, readHoldingRegistersResp)
-	if len(hs.rec.tx) != 2 || hs.rec.tx[1].Status != dissect.StatusOrphan || hs.rec.tx[1].RespBytes != 15 {
-		t.Fatalf("orphan: %+v", hs.rec.tx)
+	if len(hs.rec.R.Transactions) != 2 || hs.rec.R.Transactions[1].Status != dissect.StatusOrphan || hs.rec.R.Transactions[1].RespBytes != 15 {
+		t.Fatalf("orphan: %+v", hs.rec.R.Transactions)
 	}
 	hs.d.End(&hs.ctx)
-	if len(hs.rec.tx) != 3 || hs.rec.tx[2].Status != dissect.StatusUnmatched || hs.rec.tx[2].Function != 1 {
-		t.Fatalf("end: %+v", hs.rec.tx)
+	if len(hs.rec.R.Transactions) != 3 || hs.rec.R.Transactions[2].Status != dissect.StatusUnmatched || hs.rec.R.Transactions[2].Function != 1 {
+		t.Fatalf("end: %+v", hs.rec.R.Transactions)
 	}
 	// A duplicate transaction ID evicts the older request as unmatched.
 	hs.feed(t, dissect.ToServer, readCoilsReq, readCoilsReq)
-	if len(hs.rec.tx) != 4 || hs.rec.tx[3].Status != dissect.StatusUnmatched {
-		t.Fatalf("duplicate ID: %+v", hs.rec.tx)
+	if len(hs.rec.R.Transactions) != 4 || hs.rec.R.Transactions[3].Status != dissect.StatusUnmatched {
+		t.Fatalf("duplicate ID: %+v", hs.rec.R.Transactions)
 	}
 }
 
@@ -421,13 +373,13 @@ func TestByteCountMismatch(t *testing.T) {
 	hs := newHarness()
 	hs.feed(t, dissect.ToServer, readHoldingRegistersReq)
 	hs.feed(t, dissect.ToClient, "0001 0000 0007 11 03 04 022B 0000")
-	if len(hs.rec.viols) != 1 || hs.rec.viols[0].Kind != dissect.ViolBadLength {
-		t.Errorf("violations: %+v", hs.rec.viols)
+	if len(hs.rec.R.Violations) != 1 || hs.rec.R.Violations[0].Kind != dissect.ViolBadLength {
+		t.Errorf("violations: %+v", hs.rec.R.Violations)
 	}
 	hs.feed(t, dissect.ToServer, readHoldingRegistersReq)
 	hs.feed(t, dissect.ToClient, "0001 0000 0006 11 01 03 CD6B05")
-	if len(hs.rec.viols) != 2 || hs.rec.viols[1].Kind != dissect.ViolOutOfSpec {
-		t.Errorf("function mismatch: %+v", hs.rec.viols)
+	if len(hs.rec.R.Violations) != 2 || hs.rec.R.Violations[1].Kind != dissect.ViolOutOfSpec {
+		t.Errorf("function mismatch: %+v", hs.rec.R.Violations)
 	}
 }
 
@@ -436,27 +388,27 @@ func TestReadDeviceIdentification(t *testing.T) {
 	hs.feed(t, dissect.ToServer, readDeviceIDReq)
 	hs.feed(t, dissect.ToClient, readDeviceIDResp)
 	var id *dissect.AssetHint
-	for i := range hs.rec.hints {
-		if hs.rec.hints[i].Vendor != "" {
-			id = &hs.rec.hints[i]
+	for i := range hs.rec.R.Hints {
+		if hs.rec.R.Hints[i].Vendor != "" {
+			id = &hs.rec.R.Hints[i]
 		}
 	}
 	if id == nil || id.Vendor != "Schneider Electr" || id.Product != "BC4000-1234" || id.Firmware != "V2.100" ||
 		id.Side != dissect.ToClient {
-		t.Fatalf("identity hint: %+v", hs.rec.hints)
+		t.Fatalf("identity hint: %+v", hs.rec.R.Hints)
 	}
-	f := hs.rec.fields
+	f := hs.rec.R.Fields
 	if f["modbus_mei"]["14"] != 2 || f["modbus_device_id_value"]["V2.100"] != 1 || len(f["modbus_device_id_value"]) != 3 {
 		t.Errorf("fields: %v", f)
 	}
-	tx := hs.rec.tx[0]
+	tx := hs.rec.R.Transactions[0]
 	if tx.Op != dissect.OpIdentify || tx.FuncName != "Read Device Identification" || tx.Status != dissect.StatusOK {
 		t.Errorf("transaction: %+v", tx)
 	}
 	// Regular and extended objects.
 	hs.feed(t, dissect.ToServer, "0016 0000 0005 01 2B 0E 03 00")
 	hs.feed(t, dissect.ToClient, "0016 0000 0017 01 2B 0E 03 83 00 00 03 04 04 4D313430 06 03 504C43 80 02 AB01")
-	id = &hs.rec.hints[len(hs.rec.hints)-1]
+	id = &hs.rec.R.Hints[len(hs.rec.R.Hints)-1]
 	if id.Model != "M140" || id.Name != "PLC" || len(id.Extra) != 1 || id.Extra[0].Key != "object_128" {
 		t.Errorf("regular/extended identity: %+v", id)
 	}
@@ -468,7 +420,7 @@ func TestUMAS(t *testing.T) {
 	hs.feed(t, dissect.ToClient, umasReadIDResp)
 	hs.feed(t, dissect.ToServer, umasStopPLCReq)
 	hs.feed(t, dissect.ToClient, umasStopPLCErrResp)
-	tx := hs.rec.tx
+	tx := hs.rec.R.Transactions
 	if len(tx) != 2 || tx[0].FuncName != "UMAS READ_ID" || tx[0].Op != dissect.OpIdentify || tx[0].Status != dissect.StatusOK {
 		t.Fatalf("UMAS read ID: %+v", tx)
 	}
@@ -483,8 +435,8 @@ func TestUMAS(t *testing.T) {
 	if !fn || !sess {
 		t.Errorf("UMAS attrs: %+v", tx[1].Attrs)
 	}
-	if len(hs.rec.viols) != 0 {
-		t.Errorf("violations: %+v", hs.rec.viols)
+	if len(hs.rec.R.Violations) != 0 {
+		t.Errorf("violations: %+v", hs.rec.R.Violations)
 	}
 	for code := 0; code < 256; code++ {
 		if op := UMASOp(uint8(code)); op != dissect.OpOther && UMASFunctionName(uint8(code)) == "UMAS" {
@@ -503,13 +455,13 @@ func TestUMASIdentity(t *testing.T) {
 	hs.feed(t, dissect.ToServer, umasReadIDReq)
 	hs.feed(t, dissect.ToClient, umasReadIDModiconResp)
 	var id *dissect.AssetHint
-	for i := range hs.rec.hints {
-		if hs.rec.hints[i].Evidence == "UMAS READ_ID" {
-			id = &hs.rec.hints[i]
+	for i := range hs.rec.R.Hints {
+		if hs.rec.R.Hints[i].Evidence == "UMAS READ_ID" {
+			id = &hs.rec.R.Hints[i]
 		}
 	}
 	if id == nil || id.Model != "140 CPU 311 10" || id.Vendor != "Schneider Electric" || id.Side != dissect.ToClient {
-		t.Fatalf("identity: %+v", hs.rec.hints)
+		t.Fatalf("identity: %+v", hs.rec.R.Hints)
 	}
 	// A READ_ID answer without a name, and the same bytes answering another request, give no identity.
 	for _, c := range []struct{ req, resp string }{{umasReadIDReq, umasReadIDResp},
@@ -517,7 +469,7 @@ func TestUMASIdentity(t *testing.T) {
 		hs = newHarness()
 		hs.feed(t, dissect.ToServer, c.req)
 		hs.feed(t, dissect.ToClient, c.resp)
-		for _, h := range hs.rec.hints {
+		for _, h := range hs.rec.R.Hints {
 			if h.Model != "" {
 				t.Errorf("unexpected identity %+v", h)
 			}
@@ -535,8 +487,8 @@ func TestOversizedMBAP(t *testing.T) {
 	hs := newHarness()
 	adu := "0007 0000 00FF 00 5A 01 34" + strings.Repeat("54", 252)
 	hs.feed(t, dissect.ToServer, adu)
-	if len(hs.rec.viols) != 1 || hs.rec.viols[0].Reason != "MBAP length above 254" || hs.d.pend.Len() != 1 {
-		t.Errorf("oversized ADU: %+v", hs.rec.viols)
+	if len(hs.rec.R.Violations) != 1 || hs.rec.R.Violations[0].Reason != "MBAP length above 254" || hs.d.pend.Len() != 1 {
+		t.Errorf("oversized ADU: %+v", hs.rec.R.Violations)
 	}
 }
 
@@ -579,7 +531,7 @@ func TestAllocs(t *testing.T) {
 	umasReq, umasResp := h(t, umasStopPLCReq), h(t, umasStopPLCErrResp)
 	hs.d.Feed(&hs.ctx, dissect.ToServer, req) // role hints
 	hs.d.Feed(&hs.ctx, dissect.ToClient, resp)
-	hs.rec = &recorder{}
+	hs.rec = dissectortest.NewRecorder()
 	var n nullEmitter
 	hs.ctx.Emit = &n
 	allocs := testing.AllocsPerRun(1000, func() {

@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"encoding/hex"
+	"github.com/otwatch/otwatch/dissectors/dissectortest"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,34 +64,8 @@ func h(tb testing.TB, s string) []byte {
 	return b
 }
 
-type recorder struct {
-	tx     []dissect.Transaction
-	hints  []dissect.AssetHint
-	viols  []dissect.Violation
-	fields map[string]map[string]int
-}
-
-func (r *recorder) Transaction(t *dissect.Transaction) {
-	c := *t
-	c.Attrs = append([]dissect.Attr(nil), t.Attrs...)
-	for i := range c.Attrs {
-		c.Attrs[i].Str = append([]byte(nil), c.Attrs[i].Str...)
-	}
-	r.tx = append(r.tx, c)
-}
-func (r *recorder) Hint(h *dissect.AssetHint)      { r.hints = append(r.hints, *h) }
-func (r *recorder) Violation(v *dissect.Violation) { r.viols = append(r.viols, *v) }
-func (r *recorder) field(name, v string) {
-	if r.fields == nil {
-		r.fields = map[string]map[string]int{}
-	}
-	if r.fields[name] == nil {
-		r.fields[name] = map[string]int{}
-	}
-	r.fields[name][v]++
-}
-func (r *recorder) FieldUint(name string, v uint64)  { r.field(name, strconv.FormatUint(v, 10)) }
-func (r *recorder) FieldBytes(name string, v []byte) { r.field(name, string(v)) }
+// recorder keeps deep copies of what a dissector emits (the shared kit).
+type recorder = dissectortest.Recorder
 
 // attrs flattens a transaction's attributes for comparison.
 func attrs(tx *dissect.Transaction) map[string]string {
@@ -113,7 +88,7 @@ type harness struct {
 }
 
 func newHarness() *harness {
-	hs := &harness{d: newDissector(), rec: &recorder{}}
+	hs := &harness{d: newDissector(), rec: dissectortest.NewRecorder()}
 	hs.flow = dissect.Flow{ID: 1, Transport: dissect.TransportTCP}
 	hs.ctx = dissect.Context{Flow: &hs.flow, Time: time.Unix(1700000000, 0), Emit: hs.rec}
 	return hs
@@ -197,7 +172,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, c := range cases {
 		var p Packet
-		rec := &recorder{}
+		rec := dissectortest.NewRecorder()
 		Decode(h(t, c.data), c.level, c.toClient, rec, &p)
 		if p.Type != c.typ || string(p.Topic) != c.topic || p.Topics != c.topics || p.Viol != c.viol {
 			t.Errorf("%s: type %d topic %q topics %d viol %v (%s); want %d %q %d %v", c.name, p.Type, p.Topic,
@@ -205,8 +180,8 @@ func TestDecode(t *testing.T) {
 		}
 		if want := c.topics; c.typ == TypePublish && c.topic != "" && c.viol == 0 {
 			want = 1
-			if rec.fields["mqtt_topic"][c.topic] != want {
-				t.Errorf("%s: topic fields %v", c.name, rec.fields)
+			if rec.R.Fields["mqtt_topic"][c.topic] != want {
+				t.Errorf("%s: topic fields %v", c.name, rec.R.Fields)
 			}
 		}
 	}
@@ -256,8 +231,8 @@ func TestSession311(t *testing.T) {
 	hs.feed(t, dissect.ToClient, pingresp)
 	hs.feed(t, dissect.ToServer, disconnect)
 	r := hs.rec
-	if len(r.viols) != 0 {
-		t.Fatalf("violations: %+v", r.viols)
+	if len(r.R.Violations) != 0 {
+		t.Fatalf("violations: %+v", r.R.Violations)
 	}
 	type want struct {
 		fn     uint8
@@ -275,38 +250,38 @@ func TestSession311(t *testing.T) {
 		{TypePingreq, dissect.OpSession, dissect.ToServer, dissect.StatusOK},
 		{TypeDisconnect, dissect.OpSession, dissect.ToServer, dissect.StatusOK},
 	}
-	if len(r.tx) != len(wants) {
-		t.Fatalf("%d transactions: %+v", len(r.tx), r.tx)
+	if len(r.R.Transactions) != len(wants) {
+		t.Fatalf("%d transactions: %+v", len(r.R.Transactions), r.R.Transactions)
 	}
 	for i, w := range wants {
-		tx := &r.tx[i]
+		tx := &r.R.Transactions[i]
 		if tx.Function != uint32(w.fn) || tx.Op != w.op || tx.Requester != w.req || tx.Status != w.status {
 			t.Errorf("transaction %d: %s %s %s %s, want %s", i, tx.FuncName, tx.Op, tx.Requester, tx.Status, TypeName(w.fn))
 		}
 	}
-	if a := attrs(&r.tx[0]); a["client_id"] != "myvoiceismypassport" || a["username"] != "user" ||
+	if a := attrs(&r.R.Transactions[0]); a["client_id"] != "myvoiceismypassport" || a["username"] != "user" ||
 		a["password_present"] != "1" || a["protocol_level"] != "4" || a["keepalive"] != "60" {
 		t.Errorf("CONNECT attrs: %v", a)
 	}
-	if a := attrs(&r.tx[1]); a["topic"] != "a/+/c" || a["qos"] != "1" || a["packet_id"] != "1" {
+	if a := attrs(&r.R.Transactions[1]); a["topic"] != "a/+/c" || a["qos"] != "1" || a["packet_id"] != "1" {
 		t.Errorf("SUBSCRIBE attrs: %v", a)
 	}
-	if a := attrs(&r.tx[3]); a["topic"] != "a/b/c" || a["qos"] != "1" || a["packet_id"] != "7" || r.tx[3].RespBytes != 4 {
-		t.Errorf("QoS 1 PUBLISH: %v %+v", a, r.tx[3])
+	if a := attrs(&r.R.Transactions[3]); a["topic"] != "a/b/c" || a["qos"] != "1" || a["packet_id"] != "7" || r.R.Transactions[3].RespBytes != 4 {
+		t.Errorf("QoS 1 PUBLISH: %v %+v", a, r.R.Transactions[3])
 	}
 	// QoS 2: the response time is the PUBREC's, the answer bytes PUBREC + PUBCOMP.
-	if tx := r.tx[4]; tx.RespBytes != 8 || tx.RespTime.Sub(tx.Time) != time.Millisecond {
+	if tx := r.R.Transactions[4]; tx.RespBytes != 8 || tx.RespTime.Sub(tx.Time) != time.Millisecond {
 		t.Errorf("QoS 2 PUBLISH: %+v", tx)
 	}
-	f := r.fields
+	f := r.R.Fields
 	if f["mqtt_message_type"]["3"] != 3 || f["mqtt_topic"]["a/+/c"] != 2 || f["mqtt_topic"]["a/b/c"] != 3 ||
 		f["mqtt_client_id"]["myvoiceismypassport"] != 1 || len(f["mqtt_message_type"]) != 14 {
 		t.Errorf("fields: %v", f)
 	}
-	if len(r.hints) != 2 || r.hints[0].Role != dissect.RoleClient || r.hints[1].Role != dissect.RoleBroker {
-		t.Errorf("hints: %+v", r.hints)
+	if len(r.R.Hints) != 2 || r.R.Hints[0].Role != dissect.RoleClient || r.R.Hints[1].Role != dissect.RoleBroker {
+		t.Errorf("hints: %+v", r.R.Hints)
 	}
-	for _, tx := range r.tx {
+	for _, tx := range r.R.Transactions {
 		for _, a := range tx.Attrs {
 			if a.IsStr && strings.Contains(string(a.Str), "pass") && a.Key != "client_id" {
 				t.Errorf("password kept in %s", a.Key)
@@ -323,20 +298,20 @@ func TestSession5(t *testing.T) {
 	hs.feed(t, dissect.ToClient, puback5NoMatch)
 	hs.feed(t, dissect.ToServer, disconnect5Reason)
 	r := hs.rec
-	if len(r.viols) != 0 || len(r.tx) != 3 {
-		t.Fatalf("violations %+v, transactions %+v", r.viols, r.tx)
+	if len(r.R.Violations) != 0 || len(r.R.Transactions) != 3 {
+		t.Fatalf("violations %+v, transactions %+v", r.R.Violations, r.R.Transactions)
 	}
-	c := r.tx[0]
+	c := r.R.Transactions[0]
 	if c.Status != dissect.StatusException || c.Code != 0x87 || c.CodeName != "Not authorized" {
 		t.Errorf("CONNACK failure: %+v", c)
 	}
 	if a := attrs(&c); a["will_topic"] != "will" || a["username"] != "u" || a["protocol_level"] != "5" {
 		t.Errorf("CONNECT attrs: %v", a)
 	}
-	if p := r.tx[1]; p.Status != dissect.StatusOK || attrs(&p)["reason_code"] != "16" || attrs(&p)["topic"] != "topicX" {
+	if p := r.R.Transactions[1]; p.Status != dissect.StatusOK || attrs(&p)["reason_code"] != "16" || attrs(&p)["topic"] != "topicX" {
 		t.Errorf("PUBLISH with no matching subscribers: %+v", p)
 	}
-	if d := r.tx[2]; attrs(&d)["reason_code"] != "4" || d.Status != dissect.StatusOK {
+	if d := r.R.Transactions[2]; attrs(&d)["reason_code"] != "4" || d.Status != dissect.StatusOK {
 		t.Errorf("DISCONNECT: %+v", d)
 	}
 }
@@ -347,10 +322,10 @@ func TestUnmatchedOrphan(t *testing.T) {
 	hs.feed(t, dissect.ToClient, connackAccepted)
 	hs.feed(t, dissect.ToClient, puback7, subackFailure, pingresp)
 	r := hs.rec
-	if len(r.tx) != 4 {
-		t.Fatalf("transactions: %+v", r.tx)
+	if len(r.R.Transactions) != 4 {
+		t.Fatalf("transactions: %+v", r.R.Transactions)
 	}
-	for _, tx := range r.tx[1:] {
+	for _, tx := range r.R.Transactions[1:] {
 		if tx.Status != dissect.StatusOrphan {
 			t.Errorf("%s: %s, want orphan", tx.FuncName, tx.Status)
 		}
@@ -358,10 +333,10 @@ func TestUnmatchedOrphan(t *testing.T) {
 	hs.feed(t, dissect.ToServer, publishQoS1, subscribeOne, pingreq)
 	hs.ctx.Time = hs.ctx.Time.Add(31 * time.Second)
 	hs.feed(t, dissect.ToServer, publishQoS2)
-	if len(r.tx) != 7 {
-		t.Fatalf("after timeout: %d %+v pending %d", len(r.tx), r.viols, hs.d.pend.Len())
+	if len(r.R.Transactions) != 7 {
+		t.Fatalf("after timeout: %d %+v pending %d", len(r.R.Transactions), r.R.Violations, hs.d.pend.Len())
 	}
-	for _, tx := range r.tx[4:] {
+	for _, tx := range r.R.Transactions[4:] {
 		if tx.Status != dissect.StatusUnmatched {
 			t.Errorf("%s: %s, want unmatched", tx.FuncName, tx.Status)
 		}
@@ -369,19 +344,19 @@ func TestUnmatchedOrphan(t *testing.T) {
 	// QoS 2 acknowledged by PUBREC but never completed: delivered (OK) at flow end.
 	hs.feed(t, dissect.ToClient, pubrec8)
 	hs.d.End(&hs.ctx)
-	if len(r.tx) != 8 || r.tx[7].Status != dissect.StatusOK || r.tx[7].RespBytes != 4 {
-		t.Fatalf("QoS 2 at end: %+v", r.tx[7:])
+	if len(r.R.Transactions) != 8 || r.R.Transactions[7].Status != dissect.StatusOK || r.R.Transactions[7].RespBytes != 4 {
+		t.Fatalf("QoS 2 at end: %+v", r.R.Transactions[7:])
 	}
 	// SUBACK failure is an exception.
 	hs.feed(t, dissect.ToServer, subscribeOne)
 	hs.feed(t, dissect.ToClient, subackFailure)
-	if tx := r.tx[len(r.tx)-1]; tx.Status != dissect.StatusException || tx.Code != 0x80 || tx.CodeName != "Failure" {
+	if tx := r.R.Transactions[len(r.R.Transactions)-1]; tx.Status != dissect.StatusException || tx.Code != 0x80 || tx.CodeName != "Failure" {
 		t.Errorf("SUBACK failure: %+v", tx)
 	}
 	// A second CONNECT is a protocol violation.
 	hs.feed(t, dissect.ToServer, connect31)
-	if len(r.viols) != 1 || r.viols[0].Reason != "second CONNECT on one connection" {
-		t.Errorf("violations: %+v", r.viols)
+	if len(r.R.Violations) != 1 || r.R.Violations[0].Reason != "second CONNECT on one connection" {
+		t.Errorf("violations: %+v", r.R.Violations)
 	}
 }
 
@@ -403,30 +378,30 @@ func TestFramingAndOversized(t *testing.T) {
 	big[1], big[2], big[3] = byte(rem)|0x80, byte(rem>>7)|0x80, byte(rem>>14)
 	big = append(big, make([]byte, payload)...)
 	big = append(big, 0xC0, 0x00)
-	hs.rec = &recorder{}
+	hs.rec = dissectortest.NewRecorder()
 	hs.ctx.Emit = hs.rec
 	for i := 0; i < len(big); i += 1000 {
 		hs.ctx.Frame++
 		hs.d.Feed(&hs.ctx, dissect.ToClient, big[i:min(i+1000, len(big))])
 	}
 	r := hs.rec
-	if len(r.tx) != 1 || r.tx[0].Op != dissect.OpNotify || attrs(&r.tx[0])["topic"] != "a/b/c" ||
-		attrs(&r.tx[0])["payload_bytes"] != strconv.Itoa(payload) || r.tx[0].ReqBytes != len(big)-2 {
-		t.Fatalf("oversized PUBLISH: %+v", r.tx)
+	if len(r.R.Transactions) != 1 || r.R.Transactions[0].Op != dissect.OpNotify || attrs(&r.R.Transactions[0])["topic"] != "a/b/c" ||
+		attrs(&r.R.Transactions[0])["payload_bytes"] != strconv.Itoa(payload) || r.R.Transactions[0].ReqBytes != len(big)-2 {
+		t.Fatalf("oversized PUBLISH: %+v", r.R.Transactions)
 	}
-	if r.fields["mqtt_message_type"]["12"] != 1 || len(r.viols) != 1 || r.viols[0].Reason != "client packet sent by the broker" {
-		t.Errorf("packet after the oversized one: %v %+v", r.fields, r.viols)
+	if r.R.Fields["mqtt_message_type"]["12"] != 1 || len(r.R.Violations) != 1 || r.R.Violations[0].Reason != "client packet sent by the broker" {
+		t.Errorf("packet after the oversized one: %v %+v", r.R.Fields, r.R.Violations)
 	}
 	// Gap: the partial packet is dropped.
 	hs.feed(t, dissect.ToServer, publishQoS1[:10])
 	hs.d.Gap(&hs.ctx, dissect.ToServer, 50)
 	hs.feed(t, dissect.ToServer, disconnect)
-	if r.fields["mqtt_message_type"]["14"] != 1 {
-		t.Errorf("after gap: %v", r.fields)
+	if r.R.Fields["mqtt_message_type"]["14"] != 1 {
+		t.Errorf("after gap: %v", r.R.Fields)
 	}
 	// A remaining length of 5 bytes cannot be framed.
 	hs.feed(t, dissect.ToServer, remainingLength5)
-	if v := r.viols[len(r.viols)-1]; v.Kind != dissect.ViolMalformed {
+	if v := r.R.Violations[len(r.R.Violations)-1]; v.Kind != dissect.ViolMalformed {
 		t.Errorf("bad remaining length: %+v", v)
 	}
 }
