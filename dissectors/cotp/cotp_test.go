@@ -1,7 +1,6 @@
 package cotp_test
 
 import (
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -42,15 +41,6 @@ const (
 	badCRParameters = "0300000e09e00000000f00c10501"
 )
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
-	return b
-}
-
 func TestProbe(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -75,53 +65,14 @@ func TestProbe(t *testing.T) {
 	}
 }
 
-type step struct {
-	dir dissect.Direction
-	hex string
-}
-
 const (
 	c2s = dissect.ToServer
 	s2c = dissect.ToClient
 )
 
-func run(t testing.TB, d *cotp.Dissector, steps ...step) *dissectortest.Result {
-	t.Helper()
-	rec := dissectortest.NewRecorder()
-	ctx := &dissect.Context{Flow: &dissect.Flow{ID: 1, Transport: dissect.TransportTCP}, Time: time.Unix(1700000000, 0), Emit: rec}
-	for i, s := range steps {
-		ctx.Frame = uint64(i + 1)
-		d.Feed(ctx, s.dir, mustHex(t, s.hex))
-		ctx.Time = ctx.Time.Add(time.Second)
-	}
-	d.End(ctx)
-	return rec.R
-}
-
-func attrs(tr *dissect.Transaction) map[string]string {
-	m := map[string]string{}
-	for _, a := range tr.Attrs {
-		if a.IsStr {
-			m[a.Key] = string(a.Str)
-			continue
-		}
-		var b []byte
-		v := a.Num
-		for {
-			b = append([]byte{byte('0' + v%10)}, b...)
-			v /= 10
-			if v == 0 {
-				break
-			}
-		}
-		m[a.Key] = string(b)
-	}
-	return m
-}
-
 func TestConnection(t *testing.T) {
-	res := run(t, cotp.New(), step{c2s, connectRequest}, step{s2c, connectConfirm}, step{c2s, disconnectRequest},
-		step{s2c, tpduError})
+	res := run(t, cotp.New(), step{Dir: c2s, Hex: connectRequest}, step{Dir: s2c, Hex: connectConfirm}, step{Dir: c2s, Hex: disconnectRequest},
+		step{Dir: s2c, Hex: tpduError})
 	if len(res.Transactions) != 3 {
 		t.Fatalf("%d transactions:\n%s", len(res.Transactions), strings.Join(res.Lines, "\n"))
 	}
@@ -144,7 +95,7 @@ func TestConnection(t *testing.T) {
 }
 
 func TestNamedTSAPs(t *testing.T) {
-	res := run(t, cotp.New(), step{c2s, connectRequestNamed})
+	res := run(t, cotp.New(), step{Dir: c2s, Hex: connectRequestNamed})
 	if len(res.Transactions) != 1 || res.Transactions[0].Status != dissect.StatusUnmatched {
 		t.Fatalf("%v", res.Lines)
 	}
@@ -163,7 +114,7 @@ func TestPayloadSelection(t *testing.T) {
 		{"MMS", dataMMS, mms.Name, mms.Name},
 	} {
 		d := cotp.New()
-		res := run(t, d, step{c2s, c.hex})
+		res := run(t, d, step{Dir: c2s, Hex: c.hex})
 		if d.Payload() != c.payload {
 			t.Errorf("%s: payload %q", c.name, d.Payload())
 		}
@@ -178,7 +129,7 @@ func TestSegmentation(t *testing.T) {
 	stream := emptyDataNoEOT + dataReadVarPart1 + dataReadVarPart2
 	for cut := 1; cut < len(stream)/2; cut += 3 {
 		d := cotp.New()
-		res := run(t, d, step{c2s, stream[:2*cut]}, step{c2s, stream[2*cut:]})
+		res := run(t, d, step{Dir: c2s, Hex: stream[:2*cut]}, step{Dir: c2s, Hex: stream[2*cut:]})
 		if len(res.Transactions) != 1 || res.Transactions[0].FuncName != "Read Var" || len(res.Violations) != 0 {
 			t.Fatalf("cut %d: %v", cut, res.Lines)
 		}
@@ -193,9 +144,9 @@ func TestReassemblyBound(t *testing.T) {
 	seg := "030003ff02f000" + strings.Repeat("32", 1016)
 	steps := []step{}
 	for i := 0; i < 70; i++ {
-		steps = append(steps, step{c2s, seg})
+		steps = append(steps, step{Dir: c2s, Hex: seg})
 	}
-	steps = append(steps, step{c2s, "0300000802f08032"})
+	steps = append(steps, step{Dir: c2s, Hex: "0300000802f08032"})
 	res := run(t, cotp.New(), steps...)
 	if len(res.Violations) != 1 || res.Violations[0].Kind != dissect.ViolOutOfSpec {
 		t.Fatalf("violations %v", res.Lines)
@@ -216,7 +167,7 @@ func TestMalformed(t *testing.T) {
 		{"undefined TPDU type", undefinedType, dissect.ViolIllegalFunc},
 		{"bad CR parameters", badCRParameters, dissect.ViolMalformed},
 	} {
-		res := run(t, cotp.New(), step{c2s, c.hex})
+		res := run(t, cotp.New(), step{Dir: c2s, Hex: c.hex})
 		if len(res.Violations) == 0 || res.Violations[0].Kind != c.want || res.Violations[0].Protocol != cotp.Name {
 			t.Errorf("%s: %v", c.name, res.Lines)
 		}
@@ -320,3 +271,15 @@ func FuzzCOTP(f *testing.F) {
 		d.End(ctx)
 	})
 }
+
+// The shared test kit, under the names these tests use.
+type step = dissectortest.Step
+
+var mustHex = dissectortest.Unhex
+
+func run(t testing.TB, d *cotp.Dissector, steps ...step) *dissectortest.Result {
+	t.Helper()
+	return dissectortest.FeedSteps(t, d, steps...)
+}
+
+func attrs(tr *dissect.Transaction) map[string]string { return dissectortest.AttrMap(tr.Attrs) }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otwatch/otwatch/dissectors/dissect"
 )
@@ -90,4 +91,39 @@ func AttrNum(a []dissect.Attr, key string) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Step is one chunk of a conversation: who sends it, and its bytes in hex.
+type Step struct {
+	Dir dissect.Direction
+	Hex string
+}
+
+// FeedSteps feeds d the steps of one TCP flow, a second apart and numbered
+// as frames from 1, ends the flow and returns what d emitted.
+func FeedSteps(tb testing.TB, d dissect.Dissector, steps ...Step) *Result {
+	tb.Helper()
+	rec := NewRecorder()
+	ctx := &dissect.Context{Flow: &dissect.Flow{ID: 1, Transport: dissect.TransportTCP},
+		Time: time.Unix(1700000000, 0), Emit: rec}
+	for i, s := range steps {
+		ctx.Frame = uint64(i + 1)
+		d.Feed(ctx, s.Dir, Unhex(tb, s.Hex))
+		ctx.Time = ctx.Time.Add(time.Second)
+	}
+	d.End(ctx)
+	return rec.R
+}
+
+// AttrMap returns attributes as key → text.
+func AttrMap(a []dissect.Attr) map[string]string {
+	m := make(map[string]string, len(a))
+	for _, x := range a {
+		if x.IsStr {
+			m[x.Key] = string(x.Str)
+		} else {
+			m[x.Key] = strconv.FormatUint(x.Num, 10)
+		}
+	}
+	return m
 }

@@ -1,7 +1,6 @@
 package mms_test
 
 import (
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -48,59 +47,10 @@ const (
 	spduLengthTooBig = "0dff0100"
 )
 
-type step struct {
-	dir dissect.Direction
-	hex string
-}
-
 const (
 	c2s = dissect.ToServer
 	s2c = dissect.ToClient
 )
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
-	return b
-}
-
-func run(t testing.TB, steps ...step) *dissectortest.Result {
-	t.Helper()
-	rec := dissectortest.NewRecorder()
-	ctx := &dissect.Context{Flow: &dissect.Flow{ID: 1, Transport: dissect.TransportTCP}, Time: time.Unix(1700000000, 0), Emit: rec}
-	d := mms.New()
-	for i, s := range steps {
-		ctx.Frame = uint64(i + 1)
-		d.Feed(ctx, s.dir, mustHex(t, s.hex))
-		ctx.Time = ctx.Time.Add(time.Second)
-	}
-	d.End(ctx)
-	return rec.R
-}
-
-func attrs(tr *dissect.Transaction) map[string]string {
-	m := map[string]string{}
-	for _, a := range tr.Attrs {
-		if a.IsStr {
-			m[a.Key] = string(a.Str)
-		} else {
-			var b []byte
-			v := a.Num
-			for {
-				b = append([]byte{byte('0' + v%10)}, b...)
-				v /= 10
-				if v == 0 {
-					break
-				}
-			}
-			m[a.Key] = string(b)
-		}
-	}
-	return m
-}
 
 type wantTx struct {
 	op     dissect.Op
@@ -119,33 +69,33 @@ func TestTransactions(t *testing.T) {
 		viols  []dissect.ViolationKind
 		fields map[string]string // field=value → must be counted once
 	}{
-		{"association with initiate", []step{{c2s, connectInitiateReq}, {s2c, acceptInitiateResp}},
+		{"association with initiate", []step{{Dir: c2s, Hex: connectInitiateReq}, {Dir: s2c, Hex: acceptInitiateResp}},
 			[]wantTx{{op: dissect.OpSession, fn: 0x800, name: "initiate", req: c2s,
 				attrs: map[string]string{"max_pdu_size": "0", "version": "0"}}}, // the responder's own values
 			// the ACCEPT of this capture is two octets short (tshark: malformed)
 			[]dissect.ViolationKind{dissect.ViolBadLength}, nil},
-		{"read", []step{{c2s, readReq}, {s2c, readResp}},
+		{"read", []step{{Dir: c2s, Hex: readReq}, {Dir: s2c, Hex: readResp}},
 			[]wantTx{{op: dissect.OpRead, fn: 4, name: "read", status: dissect.StatusOK, req: c2s,
 				attrs: map[string]string{"invoke_id": "0", "variable": "mu"}}}, nil,
 			map[string]string{"mms_confirmed_service_request": "4"}},
-		{"write answered without a service", []step{{c2s, writeReq}, {s2c, writeRespNoService}},
+		{"write answered without a service", []step{{Dir: c2s, Hex: writeReq}, {Dir: s2c, Hex: writeRespNoService}},
 			[]wantTx{{op: dissect.OpWrite, fn: 5, name: "write", req: c2s, attrs: map[string]string{"variable": "mu"}}},
 			[]dissect.ViolationKind{dissect.ViolMalformed},
 			map[string]string{"mms_confirmed_service_request": "5"}},
-		{"getVariableAccessAttributes unanswered", []step{{c2s, getVarAttrRq}},
+		{"getVariableAccessAttributes unanswered", []step{{Dir: c2s, Hex: getVarAttrRq}},
 			[]wantTx{{op: dissect.OpRead, fn: 6, name: "getVariableAccessAttributes", status: dissect.StatusUnmatched, req: c2s,
 				attrs: map[string]string{"variable": "mu"}}}, nil, nil},
-		{"identify", []step{{s2c, identifyReq}, {c2s, identifyResp}},
+		{"identify", []step{{Dir: s2c, Hex: identifyReq}, {Dir: c2s, Hex: identifyResp}},
 			[]wantTx{{op: dissect.OpIdentify, fn: 2, name: "identify", req: s2c}}, nil,
 			map[string]string{"mms_vendor": "AREVA T&D Corporation", "mms_model": "e-terracomm", "mms_revision": "2.3.1"}},
-		{"getNamedVariableListAttributes", []step{{s2c, getNVLAttrReq}},
+		{"getNamedVariableListAttributes", []step{{Dir: s2c, Hex: getNVLAttrReq}},
 			[]wantTx{{op: dissect.OpRead, fn: 12, name: "getNamedVariableListAttributes", status: dissect.StatusUnmatched,
 				req: s2c, attrs: map[string]string{"variable_list": "KIRKLAND/EMS_ANALOG_ICCP_IN", "domain": "KIRKLAND",
 					"invoke_id": "4434"}}}, nil, nil},
-		{"informationReport", []step{{c2s, informationReport}},
+		{"informationReport", []step{{Dir: c2s, Hex: informationReport}},
 			[]wantTx{{op: dissect.OpNotify, fn: 0x300, name: "informationReport", req: c2s,
 				attrs: map[string]string{"variable_list": "BELLEVUE/STATUS_ICCP_IN"}}}, nil, nil},
-		{"raw MMS stop and start", []step{{c2s, rawInitiateReq}, {c2s, rawStopReq}, {c2s, rawStartReq}, {s2c, rawStartResp}},
+		{"raw MMS stop and start", []step{{Dir: c2s, Hex: rawInitiateReq}, {Dir: c2s, Hex: rawStopReq}, {Dir: c2s, Hex: rawStartReq}, {Dir: s2c, Hex: rawStartResp}},
 			[]wantTx{
 				// both use invoke ID 1: the start displaces the unanswered stop
 				{op: dissect.OpControl, fn: 41, name: "stop", status: dissect.StatusUnmatched, req: c2s,
@@ -154,29 +104,29 @@ func TestTransactions(t *testing.T) {
 				{op: dissect.OpSession, fn: 0x800, name: "initiate", status: dissect.StatusUnmatched, req: c2s,
 					attrs: map[string]string{"max_pdu_size": "31"}},
 			}, nil, map[string]string{"mms_confirmed_service_request": "40"}},
-		{"initiateDownloadSequence", []step{{c2s, rawInitDownloadReq}},
+		{"initiateDownloadSequence", []step{{Dir: c2s, Hex: rawInitDownloadReq}},
 			[]wantTx{{op: dissect.OpProgram, fn: 26, name: "initiateDownloadSequence", status: dissect.StatusUnmatched, req: c2s,
 				attrs: map[string]string{"domain": "DTLogFilesDomain", "direction": "download"}}}, nil, nil},
-		{"VMD-specific read", []step{{c2s, rawReadVMDReq}},
+		{"VMD-specific read", []step{{Dir: c2s, Hex: rawReadVMDReq}},
 			[]wantTx{{op: dissect.OpRead, fn: 4, name: "read", status: dissect.StatusUnmatched, req: c2s,
 				attrs: map[string]string{"variable": "$MSG$1$$"}}}, nil, nil},
-		{"confirmed error", []step{{c2s, rawReadVMDReq}, {s2c, rawConfirmedError}},
+		{"confirmed error", []step{{Dir: c2s, Hex: rawReadVMDReq}, {Dir: s2c, Hex: rawConfirmedError}},
 			[]wantTx{{op: dissect.OpRead, fn: 4, name: "read", status: dissect.StatusException, req: c2s}}, nil, nil},
-		{"reject", []step{{c2s, rawReadVMDReq}, {s2c, rawRejectPDU}},
+		{"reject", []step{{Dir: c2s, Hex: rawReadVMDReq}, {Dir: s2c, Hex: rawRejectPDU}},
 			[]wantTx{{op: dissect.OpRead, fn: 4, name: "read", status: dissect.StatusException, req: c2s}}, nil, nil},
-		{"conclude", []step{{c2s, rawConcludeReq}, {s2c, rawConcludeResp}},
+		{"conclude", []step{{Dir: c2s, Hex: rawConcludeReq}, {Dir: s2c, Hex: rawConcludeResp}},
 			[]wantTx{{op: dissect.OpSession, fn: 0xb00, name: "conclude", req: c2s}}, nil, nil},
-		{"conclude in presentation data", []step{{c2s, concludeReq}},
+		{"conclude in presentation data", []step{{Dir: c2s, Hex: concludeReq}},
 			[]wantTx{{op: dissect.OpSession, fn: 0xb00, name: "conclude", status: dissect.StatusUnmatched, req: c2s}}, nil, nil},
-		{"orphan response", []step{{s2c, readResp}},
+		{"orphan response", []step{{Dir: s2c, Hex: readResp}},
 			[]wantTx{{op: dissect.OpRead, fn: 4, name: "read", status: dissect.StatusOrphan, req: c2s}}, nil, nil},
-		{"truncated BER", []step{{c2s, truncatedBER}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}, nil},
-		{"unknown SPDU", []step{{c2s, unknownSPDU}}, nil, []dissect.ViolationKind{dissect.ViolIllegalFunc}, nil},
-		{"unknown service", []step{{c2s, unknownService}},
+		{"truncated BER", []step{{Dir: c2s, Hex: truncatedBER}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}, nil},
+		{"unknown SPDU", []step{{Dir: c2s, Hex: unknownSPDU}}, nil, []dissect.ViolationKind{dissect.ViolIllegalFunc}, nil},
+		{"unknown service", []step{{Dir: c2s, Hex: unknownService}},
 			[]wantTx{{op: dissect.OpOther, fn: 127, name: "unknown", status: dissect.StatusUnmatched, req: c2s}},
 			[]dissect.ViolationKind{dissect.ViolIllegalFunc}, nil},
-		{"bad presentation", []step{{c2s, badPresentation}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}, nil},
-		{"SPDU length too big", []step{{c2s, spduLengthTooBig}}, nil, []dissect.ViolationKind{dissect.ViolBadLength}, nil},
+		{"bad presentation", []step{{Dir: c2s, Hex: badPresentation}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}, nil},
+		{"SPDU length too big", []step{{Dir: c2s, Hex: spduLengthTooBig}}, nil, []dissect.ViolationKind{dissect.ViolBadLength}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -229,7 +179,7 @@ func lineOf(res *dissectortest.Result, i int) int {
 }
 
 func TestIdentityHint(t *testing.T) {
-	res := run(t, step{s2c, identifyReq}, step{c2s, identifyResp}, step{s2c, identifyReq}, step{c2s, identifyResp})
+	res := run(t, step{Dir: s2c, Hex: identifyReq}, step{Dir: c2s, Hex: identifyResp}, step{Dir: s2c, Hex: identifyReq}, step{Dir: c2s, Hex: identifyResp})
 	var ids []dissect.AssetHint
 	for _, h := range res.Hints {
 		if h.Vendor != "" {
@@ -329,3 +279,15 @@ func FuzzMMS(f *testing.F) {
 		d.End(ctx)
 	})
 }
+
+// The shared test kit, under the names these tests use.
+type step = dissectortest.Step
+
+var mustHex = dissectortest.Unhex
+
+func run(t testing.TB, steps ...step) *dissectortest.Result {
+	t.Helper()
+	return dissectortest.FeedSteps(t, mms.New(), steps...)
+}
+
+func attrs(tr *dissect.Transaction) map[string]string { return dissectortest.AttrMap(tr.Attrs) }

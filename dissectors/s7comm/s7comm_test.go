@@ -1,7 +1,6 @@
 package s7comm_test
 
 import (
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -72,41 +71,12 @@ const (
 	truncatedItems  = "320100000000000e00000402120a10020040"
 )
 
-type step struct {
-	dir dissect.Direction
-	hex string
-}
-
 const (
 	c2s = dissect.ToServer
 	s2c = dissect.ToClient
 )
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
-	return b
-}
-
 // run feeds the steps to a new dissector, one second apart, then ends it.
-func run(t testing.TB, steps ...step) *dissectortest.Result {
-	t.Helper()
-	rec := dissectortest.NewRecorder()
-	flow := &dissect.Flow{ID: 1, Transport: dissect.TransportTCP}
-	ctx := &dissect.Context{Flow: flow, Time: time.Unix(1700000000, 0), Emit: rec}
-	d := s7comm.New()
-	for i, s := range steps {
-		ctx.Frame = uint64(i + 1)
-		d.Feed(ctx, s.dir, mustHex(t, s.hex))
-		ctx.Time = ctx.Time.Add(time.Second)
-	}
-	d.End(ctx)
-	return rec.R
-}
-
 func attr(tr *dissect.Transaction, key string) (string, bool) {
 	for _, a := range tr.Attrs {
 		if a.Key == key {
@@ -175,26 +145,26 @@ func TestTransactions(t *testing.T) {
 		want  []wantTx
 		viols []dissect.ViolationKind
 	}{
-		{"setup communication", []step{{c2s, setupCommJob}, {s2c, setupCommAckData}},
+		{"setup communication", []step{{Dir: c2s, Hex: setupCommJob}, {Dir: s2c, Hex: setupCommAckData}},
 			[]wantTx{{op: dissect.OpSession, fn: 0xf0, name: "Setup communication", req: c2s,
 				attrs: map[string]string{"pdu_size": "240", "amq_calling": "1", "amq_called": "1"}}}, nil},
-		{"read var failed item", []step{{c2s, readVarJob}, {s2c, readVarAckFail}},
+		{"read var failed item", []step{{Dir: c2s, Hex: readVarJob}, {Dir: s2c, Hex: readVarAckFail}},
 			[]wantTx{{op: dissect.OpRead, fn: 4, name: "Read Var", status: dissect.StatusException, req: c2s, code: 0x0a,
 				attrs: map[string]string{"items": "P#DB1.DBX0.0 BYTE 64", "db": "1", "item_count": "1", "items_failed": "1"},
 				addr:  "DB 0-63"}}, nil},
-		{"write var", []step{{c2s, writeVarJob}, {s2c, writeVarAck}},
+		{"write var", []step{{Dir: c2s, Hex: writeVarJob}, {Dir: s2c, Hex: writeVarAck}},
 			[]wantTx{{op: dissect.OpWrite, fn: 5, name: "Write Var", req: c2s,
 				attrs: map[string]string{"items": "P#M0.0 BYTE 4", "item_count": "1"}, addr: "M 0-3"}}, nil},
-		{"request download", []step{{c2s, requestDownload}, {s2c, requestDownAck}},
+		{"request download", []step{{Dir: c2s, Hex: requestDownload}, {Dir: s2c, Hex: requestDownAck}},
 			[]wantTx{{op: dissect.OpProgram, fn: 0x1a, name: "Request download", req: c2s,
 				attrs: map[string]string{"block_type": "DB", "block_number": "1", "direction": "download",
 					"filename": "_0A00001P"}}}, nil},
-		{"download block requested by the PLC", []step{{s2c, downloadBlockJob}, {c2s, downloadBlockAck}},
+		{"download block requested by the PLC", []step{{Dir: s2c, Hex: downloadBlockJob}, {Dir: c2s, Hex: downloadBlockAck}},
 			[]wantTx{{op: dissect.OpProgram, fn: 0x1b, name: "Download block", req: s2c,
 				attrs: map[string]string{"block_type": "DB", "block_number": "1"}}}, nil},
-		{"download ended unanswered", []step{{s2c, downloadEndedJob}},
+		{"download ended unanswered", []step{{Dir: s2c, Hex: downloadEndedJob}},
 			[]wantTx{{op: dissect.OpProgram, fn: 0x1c, name: "Download ended", status: dissect.StatusUnmatched, req: s2c}}, nil},
-		{"start upload", []step{{c2s, startUploadJob}, {s2c, startUploadAck}, {c2s, uploadJob}, {c2s, endUploadJob}, {s2c, endUploadAck}},
+		{"start upload", []step{{Dir: c2s, Hex: startUploadJob}, {Dir: s2c, Hex: startUploadAck}, {Dir: c2s, Hex: uploadJob}, {Dir: c2s, Hex: endUploadJob}, {Dir: s2c, Hex: endUploadAck}},
 			[]wantTx{
 				{op: dissect.OpProgram, fn: 0x1d, name: "Start upload", req: c2s,
 					attrs: map[string]string{"direction": "upload", "block_type": "OB", "block_number": "1", "upload_id": "7"}},
@@ -202,48 +172,48 @@ func TestTransactions(t *testing.T) {
 				{op: dissect.OpProgram, fn: 0x1e, name: "Upload", status: dissect.StatusUnmatched, req: c2s,
 					attrs: map[string]string{"direction": "upload", "upload_id": "7"}},
 			}, nil},
-		{"PI _INSE", []step{{c2s, piInseJob}, {s2c, piInseAck}},
+		{"PI _INSE", []step{{Dir: c2s, Hex: piInseJob}, {Dir: s2c, Hex: piInseAck}},
 			[]wantTx{{op: dissect.OpProgram, fn: 0x28, name: "PI-Service", req: c2s,
 				attrs: map[string]string{"pi_service": "_INSE", "action": "insert", "block_type": "DB", "block_number": "1"}}}, nil},
-		{"PLC stop", []step{{c2s, plcStopJob}, {s2c, plcStopAck}},
+		{"PLC stop", []step{{Dir: c2s, Hex: plcStopJob}, {Dir: s2c, Hex: plcStopAck}},
 			[]wantTx{{op: dissect.OpControl, fn: 0x29, name: "PLC Stop", req: c2s,
 				attrs: map[string]string{"action": "stop", "pi_service": "P_PROGRAM"}}}, nil},
-		{"copy RAM to ROM", []step{{c2s, copyRamToRomJob}, {s2c, copyRamToRomAck}},
+		{"copy RAM to ROM", []step{{Dir: c2s, Hex: copyRamToRomJob}, {Dir: s2c, Hex: copyRamToRomAck}},
 			[]wantTx{{op: dissect.OpProgram, fn: 0x28, name: "PI-Service", req: c2s,
 				attrs: map[string]string{"action": "copy_ram_to_rom", "pi_service": "_MODU"}}}, nil},
-		{"pushes after a stop", []step{{s2c, diagMessagePush}, {s2c, modeTransitStop}},
+		{"pushes after a stop", []step{{Dir: s2c, Hex: diagMessagePush}, {Dir: s2c, Hex: modeTransitStop}},
 			[]wantTx{
 				{op: dissect.OpNotify, fn: 0x7403, name: "Diagnostic message", req: s2c},
 				{op: dissect.OpNotify, fn: 0x7000, name: "Mode transition", req: s2c, attrs: map[string]string{"mode": "0"}},
 			}, nil},
-		{"PLC password", []step{{c2s, passwordReq}, {s2c, passwordResp}},
+		{"PLC password", []step{{Dir: c2s, Hex: passwordReq}, {Dir: s2c, Hex: passwordResp}},
 			[]wantTx{{op: dissect.OpLogin, fn: 0x7501, name: "PLC password", req: c2s}}, nil},
-		{"read clock", []step{{c2s, readClockReq}, {s2c, readClockResp}},
+		{"read clock", []step{{Dir: c2s, Hex: readClockReq}, {Dir: s2c, Hex: readClockResp}},
 			[]wantTx{{op: dissect.OpRead, fn: 0x7701, name: "Read clock", req: c2s}}, nil},
-		{"SZL 0x0011", []step{{c2s, szl0011Req}, {s2c, szl0011Resp}},
+		{"SZL 0x0011", []step{{Dir: c2s, Hex: szl0011Req}, {Dir: s2c, Hex: szl0011Resp}},
 			[]wantTx{{op: dissect.OpIdentify, fn: 0x7401, name: "Read SZL", req: c2s,
 				attrs: map[string]string{"szl_id": "17", "szl_index": "0"}}}, nil},
-		{"SZL 0x001C in two fragments", []step{{c2s, szl001cReq}, {s2c, szl001cFirstFrag}, {c2s, szl001cFollowReq},
-			{s2c, szl001cLastFrag}},
+		{"SZL 0x001C in two fragments", []step{{Dir: c2s, Hex: szl001cReq}, {Dir: s2c, Hex: szl001cFirstFrag}, {Dir: c2s, Hex: szl001cFollowReq},
+			{Dir: s2c, Hex: szl001cLastFrag}},
 			[]wantTx{
 				{op: dissect.OpIdentify, fn: 0x7401, name: "Read SZL", req: c2s, attrs: map[string]string{"szl_id": "28", "more_data": "1"}},
 				{op: dissect.OpIdentify, fn: 0x7401, name: "Read SZL", req: c2s, attrs: map[string]string{"szl_id": "28", "continuation": "1"}},
 			}, nil},
-		{"SZL unavailable", []step{{c2s, szl0c91Req}, {s2c, szl0c91Unavail}},
+		{"SZL unavailable", []step{{Dir: c2s, Hex: szl0c91Req}, {Dir: s2c, Hex: szl0c91Unavail}},
 			[]wantTx{{op: dissect.OpIdentify, fn: 0x7401, name: "Read SZL", status: dissect.StatusException, req: c2s,
 				code: 0xd402, attrs: map[string]string{"szl_id": "3217"}}}, nil},
-		{"orphan ack", []step{{s2c, plcStopAck}},
+		{"orphan ack", []step{{Dir: s2c, Hex: plcStopAck}},
 			[]wantTx{{op: dissect.OpControl, fn: 0x29, name: "PLC Stop", status: dissect.StatusOrphan, req: c2s}}, nil},
-		{"truncated header", []step{{c2s, truncatedHeader}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
-		{"wrong protocol ID", []step{{c2s, wrongProtocolID}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
-		{"lengths disagree", []step{{c2s, badLengths}},
+		{"truncated header", []step{{Dir: c2s, Hex: truncatedHeader}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
+		{"wrong protocol ID", []step{{Dir: c2s, Hex: wrongProtocolID}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
+		{"lengths disagree", []step{{Dir: c2s, Hex: badLengths}},
 			[]wantTx{{op: dissect.OpSession, fn: 0xf0, name: "Setup communication", status: dissect.StatusUnmatched, req: c2s}},
 			[]dissect.ViolationKind{dissect.ViolBadLength}},
-		{"unknown ROSCTR", []step{{c2s, unknownRosctr}}, nil, []dissect.ViolationKind{dissect.ViolIllegalFunc}},
-		{"unknown function", []step{{c2s, unknownFunction}},
+		{"unknown ROSCTR", []step{{Dir: c2s, Hex: unknownRosctr}}, nil, []dissect.ViolationKind{dissect.ViolIllegalFunc}},
+		{"unknown function", []step{{Dir: c2s, Hex: unknownFunction}},
 			[]wantTx{{op: dissect.OpOther, fn: 0x77, name: "Unknown function", status: dissect.StatusUnmatched, req: c2s}},
 			[]dissect.ViolationKind{dissect.ViolIllegalFunc}},
-		{"truncated item list", []step{{c2s, truncatedItems}},
+		{"truncated item list", []step{{Dir: c2s, Hex: truncatedItems}},
 			[]wantTx{{op: dissect.OpRead, fn: 4, name: "Read Var", status: dissect.StatusUnmatched, req: c2s}},
 			[]dissect.ViolationKind{dissect.ViolBadLength, dissect.ViolMalformed}},
 	}
@@ -269,9 +239,9 @@ func TestTransactions(t *testing.T) {
 }
 
 func TestHints(t *testing.T) {
-	res := run(t, step{c2s, szl0011Req}, step{s2c, szl0011Resp}, step{c2s, szl001cReq}, step{s2c, szl001cFirstFrag},
-		step{c2s, szl001cFollowReq}, step{s2c, szl001cLastFrag}, step{c2s, szl0424Req}, step{s2c, szl0424Resp},
-		step{c2s, plcStopJob}, step{s2c, modeTransitStop}, step{c2s, szl0424Req}, step{s2c, szl0424Resp})
+	res := run(t, step{Dir: c2s, Hex: szl0011Req}, step{Dir: s2c, Hex: szl0011Resp}, step{Dir: c2s, Hex: szl001cReq}, step{Dir: s2c, Hex: szl001cFirstFrag},
+		step{Dir: c2s, Hex: szl001cFollowReq}, step{Dir: s2c, Hex: szl001cLastFrag}, step{Dir: c2s, Hex: szl0424Req}, step{Dir: s2c, Hex: szl0424Resp},
+		step{Dir: c2s, Hex: plcStopJob}, step{Dir: s2c, Hex: modeTransitStop}, step{Dir: c2s, Hex: szl0424Req}, step{Dir: s2c, Hex: szl0424Resp})
 	type h struct{ role, product, fw, hw, vendor, name, serial, model, mode string }
 	want := []h{
 		{role: "controller"}, {role: "master"},
@@ -431,4 +401,14 @@ func FuzzS7comm(f *testing.F) {
 		}
 		d.End(ctx)
 	})
+}
+
+// The shared test kit, under the names these tests use.
+type step = dissectortest.Step
+
+var mustHex = dissectortest.Unhex
+
+func run(t testing.TB, steps ...step) *dissectortest.Result {
+	t.Helper()
+	return dissectortest.FeedSteps(t, s7comm.New(), steps...)
 }

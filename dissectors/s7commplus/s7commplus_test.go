@@ -1,7 +1,6 @@
 package s7commplus_test
 
 import (
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -52,59 +51,10 @@ const (
 	shortRequest  = "720200043100000472020000"
 )
 
-type step struct {
-	dir dissect.Direction
-	hex string
-}
-
 const (
 	c2s = dissect.ToServer
 	s2c = dissect.ToClient
 )
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("fixture: %v", err)
-	}
-	return b
-}
-
-func run(t testing.TB, steps ...step) *dissectortest.Result {
-	t.Helper()
-	rec := dissectortest.NewRecorder()
-	ctx := &dissect.Context{Flow: &dissect.Flow{ID: 1, Transport: dissect.TransportTCP}, Time: time.Unix(1700000000, 0), Emit: rec}
-	d := s7commplus.New()
-	for i, s := range steps {
-		ctx.Frame = uint64(i + 1)
-		d.Feed(ctx, s.dir, mustHex(t, s.hex))
-		ctx.Time = ctx.Time.Add(time.Second)
-	}
-	d.End(ctx)
-	return rec.R
-}
-
-func attrs(tr *dissect.Transaction) map[string]string {
-	m := map[string]string{}
-	for _, a := range tr.Attrs {
-		if a.IsStr {
-			m[a.Key] = string(a.Str)
-			continue
-		}
-		var b []byte
-		v := a.Num
-		for {
-			b = append([]byte{byte('0' + v%10)}, b...)
-			v /= 10
-			if v == 0 {
-				break
-			}
-		}
-		m[a.Key] = string(b)
-	}
-	return m
-}
 
 type wantTx struct {
 	op     dissect.Op
@@ -121,41 +71,41 @@ func TestTransactions(t *testing.T) {
 		want  []wantTx
 		viols []dissect.ViolationKind
 	}{
-		{"session creation", []step{{c2s, createSessionReq}, {s2c, createSessionResp}},
+		{"session creation", []step{{Dir: c2s, Hex: createSessionReq}, {Dir: s2c, Hex: createSessionResp}},
 			[]wantTx{{op: dissect.OpSession, fn: 0x4ca, name: "CreateObject",
 				attrs: map[string]string{"session_id": "288", "object_id": "904", "action": "session", "version": "1", "seq": "1",
 					"object_name": "ServerSession_10000020"}}}, nil},
-		{"read", []step{{c2s, getVarSubReq}, {s2c, getVarSubResp}},
+		{"read", []step{{Dir: c2s, Hex: getVarSubReq}, {Dir: s2c, Hex: getVarSubResp}},
 			[]wantTx{{op: dissect.OpRead, fn: 0x586, name: "GetVarSubStreamed", attrs: map[string]string{"session_id": "904", "seq": "3"}}}, nil},
-		{"session close", []step{{c2s, createSessionReq}, {s2c, createSessionResp}, {c2s, deleteSessionReq}, {s2c, deleteSessionResp}},
+		{"session close", []step{{Dir: c2s, Hex: createSessionReq}, {Dir: s2c, Hex: createSessionResp}, {Dir: c2s, Hex: deleteSessionReq}, {Dir: s2c, Hex: deleteSessionResp}},
 			[]wantTx{{op: dissect.OpSession, fn: 0x4ca, name: "CreateObject"},
 				{op: dissect.OpSession, fn: 0x4d4, name: "DeleteObject", attrs: map[string]string{"object_id": "904", "action": "session"}}}, nil},
-		{"download transaction", []step{{c2s, beginSeqDLReq}, {s2c, beginSeqDLResp}, {c2s, createMainFrag1},
-			{c2s, createMainFrag2}, {c2s, createMainFrag3}, {s2c, createMainResp}, {c2s, endSeqReq}, {s2c, endSeqResp}},
+		{"download transaction", []step{{Dir: c2s, Hex: beginSeqDLReq}, {Dir: s2c, Hex: beginSeqDLResp}, {Dir: c2s, Hex: createMainFrag1},
+			{Dir: c2s, Hex: createMainFrag2}, {Dir: c2s, Hex: createMainFrag3}, {Dir: s2c, Hex: createMainResp}, {Dir: c2s, Hex: endSeqReq}, {Dir: s2c, Hex: endSeqResp}},
 			[]wantTx{
 				{op: dissect.OpProgram, fn: 0x556, name: "BeginSequence", attrs: map[string]string{"direction": "download"}},
 				{op: dissect.OpProgram, fn: 0x4ca, name: "CreateObject", attrs: map[string]string{"direction": "download",
 					"object_name": "Main", "seq": "39"}},
 				{op: dissect.OpProgram, fn: 0x560, name: "EndSequence", attrs: map[string]string{"direction": "download"}},
 			}, nil},
-		{"CreateObject outside a download", []step{{c2s, createMainFrag1}, {c2s, createMainFrag2}, {c2s, createMainFrag3}},
+		{"CreateObject outside a download", []step{{Dir: c2s, Hex: createMainFrag1}, {Dir: c2s, Hex: createMainFrag2}, {Dir: c2s, Hex: createMainFrag3}},
 			[]wantTx{{op: dissect.OpOther, fn: 0x4ca, name: "CreateObject", status: dissect.StatusUnmatched}}, nil},
-		{"subscription write with Response2", []step{{c2s, setVarSubscription}, {s2c, setVarResponse2}},
+		{"subscription write with Response2", []step{{Dir: c2s, Hex: setVarSubscription}, {Dir: s2c, Hex: setVarResponse2}},
 			[]wantTx{{op: dissect.OpWrite, fn: 0x4f2, name: "SetVariable", attrs: map[string]string{"object_id": "268435562"}}}, nil},
-		{"notification", []step{{s2c, notification}},
+		{"notification", []step{{Dir: s2c, Hex: notification}},
 			[]wantTx{{op: dissect.OpNotify, fn: 0x330000, name: "Notification", attrs: map[string]string{"subscription_id": "268435562"}}}, nil},
-		{"CPU stop", []step{{c2s, setCPUStop}},
+		{"CPU stop", []step{{Dir: c2s, Hex: setCPUStop}},
 			[]wantTx{{op: dissect.OpControl, fn: 0x4f2, name: "SetVariable", status: dissect.StatusUnmatched,
 				attrs: map[string]string{"action": "stop", "operating_state": "1", "object_id": "52"}}}, nil},
-		{"orphan response", []step{{s2c, getVarSubResp}},
+		{"orphan response", []step{{Dir: s2c, Hex: getVarSubResp}},
 			[]wantTx{{op: dissect.OpRead, fn: 0x586, name: "GetVarSubStreamed", status: dissect.StatusOrphan}}, nil},
-		{"not S7comm-plus", []step{{c2s, notS7Plus}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
-		{"length too long", []step{{c2s, lengthTooLong}}, nil, []dissect.ViolationKind{dissect.ViolBadLength}},
-		{"unknown opcode", []step{{c2s, unknownOpcode}}, nil, []dissect.ViolationKind{dissect.ViolIllegalFunc}},
-		{"unknown function", []step{{c2s, unknownFunc}},
+		{"not S7comm-plus", []step{{Dir: c2s, Hex: notS7Plus}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
+		{"length too long", []step{{Dir: c2s, Hex: lengthTooLong}}, nil, []dissect.ViolationKind{dissect.ViolBadLength}},
+		{"unknown opcode", []step{{Dir: c2s, Hex: unknownOpcode}}, nil, []dissect.ViolationKind{dissect.ViolIllegalFunc}},
+		{"unknown function", []step{{Dir: c2s, Hex: unknownFunc}},
 			[]wantTx{{op: dissect.OpOther, fn: 0x999, name: "Unknown function", status: dissect.StatusUnmatched}},
 			[]dissect.ViolationKind{dissect.ViolIllegalFunc}},
-		{"short request", []step{{c2s, shortRequest}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
+		{"short request", []step{{Dir: c2s, Hex: shortRequest}}, nil, []dissect.ViolationKind{dissect.ViolMalformed}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -189,7 +139,7 @@ func TestTransactions(t *testing.T) {
 }
 
 func TestHints(t *testing.T) {
-	res := run(t, step{c2s, createSessionReq}, step{s2c, createSessionResp}, step{c2s, beginSeqDLReq})
+	res := run(t, step{Dir: c2s, Hex: createSessionReq}, step{Dir: s2c, Hex: createSessionResp}, step{Dir: c2s, Hex: beginSeqDLReq})
 	var got []string
 	for _, h := range res.Hints {
 		got = append(got, h.Role.String()+"|"+h.Vendor+"|"+h.Product+"|"+h.Firmware)
@@ -298,3 +248,15 @@ func FuzzS7commPlus(f *testing.F) {
 		d.End(ctx)
 	})
 }
+
+// The shared test kit, under the names these tests use.
+type step = dissectortest.Step
+
+var mustHex = dissectortest.Unhex
+
+func run(t testing.TB, steps ...step) *dissectortest.Result {
+	t.Helper()
+	return dissectortest.FeedSteps(t, s7commplus.New(), steps...)
+}
+
+func attrs(tr *dissect.Transaction) map[string]string { return dissectortest.AttrMap(tr.Attrs) }
