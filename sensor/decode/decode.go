@@ -150,6 +150,8 @@ type Packet struct {
 	WireLen int    // original length
 	CapLen  int
 	Data    []byte // the frame
+	// LinkType is the pcap LINKTYPE_ value the frame was decoded with.
+	LinkType int
 
 	Layers Layer
 	Err    Error

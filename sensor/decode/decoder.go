@@ -59,7 +59,7 @@ func New(cfg Config) *Decoder {
 // data must stay valid while p is used.
 func (d *Decoder) Decode(p *Packet, link int, data []byte, wireLen int, ts time.Time) {
 	frame := p.Frame
-	*p = Packet{Time: ts, Frame: frame, WireLen: wireLen, CapLen: len(data), Data: data}
+	*p = Packet{Time: ts, Frame: frame, WireLen: wireLen, CapLen: len(data), Data: data, LinkType: link}
 	switch link {
 	case LinkEthernet:
 		d.ethernet(p, data)
