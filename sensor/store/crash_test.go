@@ -38,7 +38,7 @@ const (
 	crashEnvSync = "OTWATCH_STORE_CRASH_SYNC"
 	crashItems   = 40
 	crashAlerts  = 8
-	crashCycles  = 6
+	crashCycles  = 5
 )
 
 func crashItemKey(b, i int) string { return fmt.Sprintf("batch/%08d/%03d", b, i) }
