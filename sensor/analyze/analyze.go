@@ -19,12 +19,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otwatch/otwatch/baseline/detect"
 	"github.com/otwatch/otwatch/baseline/inventory"
 	"github.com/otwatch/otwatch/dissectors/dissect"
 	"github.com/otwatch/otwatch/sensor/capture"
 	"github.com/otwatch/otwatch/sensor/decode"
 	"github.com/otwatch/otwatch/sensor/flow"
 	"github.com/otwatch/otwatch/sensor/pipeline"
+	"github.com/otwatch/otwatch/sensor/snippet"
 )
 
 // Options configure an analysis.
@@ -44,6 +46,10 @@ type Options struct {
 	// Inventory, when set, is fed with the endpoints of every flow, the
 	// packets outside flows and the dissectors' asset hints.
 	Inventory *inventory.Inventory
+	// Detect, when set, runs the detection engines; every worker keeps a
+	// ring of recent packets (Snippets) to cut the alerts' pcap snippets.
+	Detect   *detect.Engine
+	Snippets snippet.Config
 }
 
 // ProtocolStats count one application protocol.
@@ -87,6 +93,9 @@ type Summary struct {
 	DecodeStats        decode.Stats                 `json:"decode_stats"`
 	QueueDrops         uint64                       `json:"queue_drops"`
 	Error              string                       `json:"error,omitempty"`
+	// Alerts and Baseline are set by RunDetect.
+	Alerts   []AlertSummary   `json:"alerts,omitempty"`
+	Baseline *BaselineSummary `json:"baseline,omitempty"`
 }
 
 // Run analyses the files (merged in timestamp order). A truncated or corrupt
@@ -114,6 +123,9 @@ func RunSource(ctx context.Context, src capture.Source, names []string, opt Opti
 	pl := pipeline.New(opt.Pipeline, opt.Registry, func(int) pipeline.Sink {
 		c := newCollector(out, opt.NoFields)
 		c.inv = inv
+		if opt.Detect != nil {
+			c.det = &detector{eng: opt.Detect, ring: snippet.New(opt.Snippets)}
+		}
 		cols = append(cols, c)
 		return c
 	})
@@ -141,6 +153,9 @@ func RunSource(ctx context.Context, src capture.Source, names []string, opt Opti
 	wg.Wait()
 	for _, c := range cols {
 		c.flush()
+		if c.det != nil {
+			c.det.flush()
+		}
 	}
 	if err := out.err; err != nil && runErr == nil {
 		runErr = fmt.Errorf("analyze: writing output: %w", err)
@@ -208,6 +223,7 @@ type collector struct {
 	viols      map[string]uint64
 	noFields   bool
 	inv        *lockedInventory
+	det        *detector
 	cur        *decode.Packet // the packet being processed, for hints
 }
 
@@ -262,6 +278,9 @@ const (
 // protocol totals) are recorded once per flow and at its end, so the
 // per-packet cost stays a few counter updates.
 func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction) {
+	if c.det != nil {
+		c.det.packet(p, f, dir)
+	}
 	c.pkts++
 	c.byts += uint64(p.WireLen)
 	if ts := p.Time.UnixNano(); c.pkts == 1 {
@@ -403,6 +422,9 @@ var _ pipeline.Sink = (*collector)(nil)
 
 // Transaction implements dissect.Emitter.
 func (c *collector) Transaction(t *dissect.Transaction) {
+	if c.det != nil {
+		c.det.eng.Transaction(t, c.det)
+	}
 	c.txs++
 	c.proto(t.Protocol).Transactions++
 	if c.out.w != nil {
@@ -413,6 +435,9 @@ func (c *collector) Transaction(t *dissect.Transaction) {
 
 // Hint implements dissect.Emitter.
 func (c *collector) Hint(h *dissect.AssetHint) {
+	if c.det != nil {
+		c.det.eng.Hint(h, c.det)
+	}
 	c.hints++
 	if c.inv != nil {
 		if c.cur != nil {
@@ -433,6 +458,9 @@ func (c *collector) Hint(h *dissect.AssetHint) {
 
 // Violation implements dissect.Emitter.
 func (c *collector) Violation(v *dissect.Violation) {
+	if c.det != nil {
+		c.det.eng.Violation(v, c.det)
+	}
 	c.proto(v.Protocol).Violations++
 	key := v.Protocol + ":" + v.Kind.String()
 	c.viols[key]++
@@ -457,6 +485,9 @@ func (c *collector) FieldUint(name string, v uint64) {
 
 // FieldBytes implements dissect.Emitter.
 func (c *collector) FieldBytes(name string, v []byte) {
+	if c.det != nil && c.cur != nil {
+		c.det.field(name, v, c.cur)
+	}
 	if c.noFields {
 		return
 	}
@@ -474,6 +505,9 @@ func (c *collector) FieldBytes(name string, v []byte) {
 
 // FlowEnd implements flow.Observer.
 func (c *collector) FlowEnd(f *flow.Flow, reason string) {
+	if c.det != nil {
+		c.det.eng.FlowEnd(&f.Info, f.Protocol(), f.Packets, f.Last(), reason, c.det)
+	}
 	c.flows++
 	if f.Protocol() != "" {
 		ps := c.proto(f.Protocol())
