@@ -40,7 +40,7 @@ const (
 	MinEntries    = 16
 	MaxEntries    = 1 << 24
 	// EntrySize is the memory one entry of the table takes, in bytes.
-	EntrySize = 8 + 34 + 12 + 32
+	EntrySize = 8 + 32 + 12 + 32
 )
 
 // Config bounds a Ring. Zero fields take the defaults; values beyond the
@@ -117,11 +117,10 @@ type Meta struct {
 }
 
 // The entry table is kept as parallel arrays so that a Snippet scan reads
-// only the field it matches on: 8 bytes a packet for a flow, 34 for a host.
+// only the field it matches on: 8 bytes a packet for a flow, 32 for a host,
+// 12 for a MAC.
 type ipPair struct {
-	src, dst [16]byte // As16: IPv4 as IPv4-mapped IPv6
-	valid    uint8    // bit 0: src valid, bit 1: dst valid
-	_        uint8
+	srcHi, srcLo, dstHi, dstLo uint64 // addrWords; zero for no address
 }
 
 type macPair struct {
@@ -133,7 +132,8 @@ type rec struct {
 	pos     uint64 // absolute arena position of the first byte
 	capLen  uint32
 	wireLen uint32
-	link    uint32
+	link    uint16
+	valid   uint8 // bit 0: source IP valid, bit 1: destination IP valid
 }
 
 // Ring keeps the most recent packets of one worker.
@@ -171,48 +171,53 @@ func New(cfg Config) *Ring {
 func (r *Ring) Config() Config { return r.cfg }
 
 // Len returns how many packets the ring holds now.
-func (r *Ring) Len() int {
-	n := 0
-	r.scan(func(int) bool { n++; return true })
-	return n
-}
+func (r *Ring) Len() int { return r.held() }
 
 // AddPacket adds a decoded packet with the ID of its flow (0 for a packet
 // outside flows). p.Data is copied; p may be reused after the call.
 func (r *Ring) AddPacket(p *decode.Packet, flowID uint64) {
-	m := Meta{Time: p.Time, LinkType: p.LinkType, WireLen: p.WireLen, FlowID: flowID,
-		SrcIP: p.SrcIP, DstIP: p.DstIP, SrcMAC: p.SrcMAC, DstMAC: p.DstMAC}
-	r.Add(&m, p.Data)
+	r.add(p.Data, &p.Time, p.LinkType, p.WireLen, flowID, &p.SrcIP, &p.DstIP, &p.SrcMAC, &p.DstMAC)
 }
 
 // Add adds one packet: data is its captured bytes from the link-layer
 // header on, copied (cut to MaxSnapLen) into the arena.
 func (r *Ring) Add(m *Meta, data []byte) {
-	wire := m.WireLen
-	if wire < len(data) {
-		wire = len(data)
-	}
+	r.add(data, &m.Time, m.LinkType, m.WireLen, m.FlowID, &m.SrcIP, &m.DstIP, &m.SrcMAC, &m.DstMAC)
+}
+
+// add stores the fields one by one, straight into the tables: building an
+// entry value first and copying it costs more than the rest of add.
+func (r *Ring) add(data []byte, ts *time.Time, link, wire int, flowID uint64, src, dst *netip.Addr,
+	srcMAC, dstMAC *[6]byte) {
+	wire = max(wire, len(data))
 	if len(data) > r.cfg.MaxSnapLen {
 		data = data[:r.cfg.MaxSnapLen]
 		r.Stats.Truncated++
 	}
-	var ns int64
-	if !m.Time.IsZero() {
-		ns = max(m.Time.UnixNano(), 0)
-	}
 	i := r.next
-	r.recs[i] = rec{ns: ns, pos: r.pos, capLen: uint32(len(data)), wireLen: uint32(min(wire, 1<<32-1)),
-		link: uint32(m.LinkType)}
-	r.flows[i] = m.FlowID
+	e := &r.recs[i]
+	e.ns = 0
+	if !ts.IsZero() {
+		e.ns = max(ts.UnixNano(), 0)
+	}
+	e.pos = r.pos
+	e.capLen = uint32(len(data))
+	e.wireLen = uint32(min(wire, 1<<32-1))
+	e.link = uint16(link)
+	e.valid = 0
+	if src.IsValid() {
+		e.valid = 1
+	}
+	if dst.IsValid() {
+		e.valid |= 2
+	}
+	r.flows[i] = flowID
 	ip := &r.ips[i]
-	ip.src, ip.dst, ip.valid = m.SrcIP.As16(), m.DstIP.As16(), 0
-	if m.SrcIP.IsValid() {
-		ip.valid |= 1
-	}
-	if m.DstIP.IsValid() {
-		ip.valid |= 2
-	}
-	r.macs[i] = macPair{src: m.SrcMAC, dst: m.DstMAC}
+	ip.srcHi, ip.srcLo = addrWords(src)
+	ip.dstHi, ip.dstLo = addrWords(dst)
+	mac := &r.macs[i]
+	mac.src = *srcMAC
+	mac.dst = *dstMAC
 	if r.next++; r.next == len(r.recs) {
 		r.next = 0
 	}
@@ -229,26 +234,48 @@ func (r *Ring) Add(m *Meta, data []byte) {
 	r.Stats.Bytes += uint64(len(data))
 }
 
-// scan calls fn with the entry slots of the packets held, newest first,
-// until fn returns false.
-func (r *Ring) scan(fn func(slot int) bool) {
-	held := min(r.count, uint64(len(r.recs)))
-	var oldest uint64 // first absolute arena position still intact
-	if r.pos > uint64(len(r.arena)) {
-		oldest = r.pos - uint64(len(r.arena))
+// addrWords returns the 16-byte form of a (IPv4 as IPv4-mapped IPv6) as two
+// big-endian words. IPv4 takes a path of its own: As16 builds its array in
+// two halves that the compiler reloads whole, a stalled store forward that
+// costs more than the rest of add.
+func addrWords(a *netip.Addr) (hi, lo uint64) {
+	if a.Is4() {
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))
 	}
-	i := r.next
-	for ; held > 0; held-- {
-		if i--; i < 0 {
-			i = len(r.recs) - 1
-		}
-		if r.recs[i].pos < oldest {
-			return // its bytes were overwritten, and those of every older one
-		}
-		if !fn(i) {
-			return
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// held returns how many packets the ring holds: the newest ones that are
+// still in the entry table and whose bytes were not overwritten. Arena
+// positions grow with every packet, so it is a binary search.
+func (r *Ring) held() int {
+	n := int(min(r.count, uint64(len(r.recs))))
+	if r.pos <= uint64(len(r.arena)) {
+		return n
+	}
+	oldest := r.pos - uint64(len(r.arena)) // first position still intact
+	// The k-th newest packet (k from 1) is intact for k up to some limit.
+	lo, hi := 0, n // lo intact, hi+1 not
+	for lo < hi {
+		k := (lo + hi + 1) / 2
+		if r.recs[r.slot(k)].pos >= oldest {
+			lo = k
+		} else {
+			hi = k - 1
 		}
 	}
+	return lo
+}
+
+// slot returns the entry slot of the k-th newest packet (k from 1).
+func (r *Ring) slot(k int) int {
+	i := r.next - k
+	if i < 0 {
+		i += len(r.recs)
+	}
+	return i
 }
 
 // Selector says which packets a snippet is about. The first non-zero
@@ -283,44 +310,59 @@ const (
 // max packets: its cost is at most one pass over the entry table (measured
 // in the package README). It allocates the returned file.
 func (r *Ring) Snippet(sel Selector, max int) []byte {
-	if max <= 0 || max > r.cfg.MaxPackets {
-		max = r.cfg.MaxPackets
+	limit := max
+	if limit <= 0 || limit > r.cfg.MaxPackets {
+		limit = r.cfg.MaxPackets
 	}
-	var match func(i int) bool
+	pick := picker{r: r, max: limit, size: fileHeaderLen}
+	// The held packets are slots [lo1, hi1) then [lo2, hi2), newest last;
+	// each selector has its own loop, newest first, over the one table it
+	// reads.
+	n := r.held()
+	hi1, lo1 := r.next, r.next-min(n, r.next)
+	hi2, lo2 := len(r.recs), len(r.recs)-(n-(hi1-lo1))
 	switch {
 	case sel.FlowID != 0:
 		id := sel.FlowID
-		match = func(i int) bool { return r.flows[i] == id }
+	flows:
+		for _, seg := range [2][2]int{{lo1, hi1}, {lo2, hi2}} {
+			for i := seg[1] - 1; i >= seg[0]; i-- {
+				if r.flows[i] == id && !pick.take(i) {
+					break flows
+				}
+			}
+		}
 	case sel.Host.IsValid():
-		h := sel.Host.As16()
-		match = func(i int) bool {
-			p := &r.ips[i]
-			return (p.valid&1 != 0 && p.src == h) || (p.valid&2 != 0 && p.dst == h)
+		hHi, hLo := addrWords(&sel.Host)
+	hosts:
+		for _, seg := range [2][2]int{{lo1, hi1}, {lo2, hi2}} {
+			for i := seg[1] - 1; i >= seg[0]; i-- {
+				p := &r.ips[i]
+				var bits uint8
+				if p.srcHi == hHi && p.srcLo == hLo {
+					bits |= 1
+				}
+				if p.dstHi == hHi && p.dstLo == hLo {
+					bits |= 2
+				}
+				if bits&r.recs[i].valid != 0 && !pick.take(i) {
+					break hosts
+				}
+			}
 		}
 	case sel.MAC != [6]byte{}:
 		m := sel.MAC
-		match = func(i int) bool { p := &r.macs[i]; return p.src == m || p.dst == m }
-	default:
-		r.Stats.Misses++
-		return nil
+	macs:
+		for _, seg := range [2][2]int{{lo1, hi1}, {lo2, hi2}} {
+			for i := seg[1] - 1; i >= seg[0]; i-- {
+				p := &r.macs[i]
+				if (p.src == m || p.dst == m) && !pick.take(i) {
+					break macs
+				}
+			}
+		}
 	}
-	slots := make([]int32, 0, min(max, 64))
-	link, size := uint32(0), fileHeaderLen
-	r.scan(func(i int) bool {
-		if !match(i) {
-			return true
-		}
-		e := &r.recs[i]
-		if len(slots) == 0 {
-			link = e.link
-		} else if e.link != link {
-			r.Stats.LinkSkipped++
-			return true
-		}
-		slots = append(slots, int32(i))
-		size += recordHeaderLen + int(e.capLen)
-		return len(slots) < max
-	})
+	slots, link, size := pick.slots, pick.link, pick.size
 	if len(slots) == 0 {
 		r.Stats.Misses++
 		return nil
@@ -332,7 +374,7 @@ func (r *Ring) Snippet(sel Selector, max int) []byte {
 	le.PutUint16(out[6:], 4)
 	// bytes 8..15: thiszone and sigfigs, zero
 	le.PutUint32(out[16:], uint32(r.cfg.MaxSnapLen))
-	le.PutUint32(out[20:], link)
+	le.PutUint32(out[20:], uint32(link))
 	for k := len(slots) - 1; k >= 0; k-- {
 		e := &r.recs[slots[k]]
 		var h [recordHeaderLen]byte
@@ -353,4 +395,29 @@ func (r *Ring) Snippet(sel Selector, max int) []byte {
 	r.Stats.Snippets++
 	r.Stats.SnippetPackets += uint64(len(slots))
 	return out
+}
+
+// picker collects the slots of a snippet, newest first.
+type picker struct {
+	r     *Ring
+	max   int
+	slots []int32
+	link  uint16
+	size  int // bytes of the pcap file
+}
+
+// take adds slot i unless its link type differs from the first one taken,
+// and reports whether more are wanted.
+func (p *picker) take(i int) bool {
+	e := &p.r.recs[i]
+	if len(p.slots) == 0 {
+		p.link = e.link
+		p.slots = make([]int32, 0, min(p.max, 64))
+	} else if e.link != p.link {
+		p.r.Stats.LinkSkipped++
+		return true
+	}
+	p.slots = append(p.slots, int32(i))
+	p.size += recordHeaderLen + int(e.capLen)
+	return len(p.slots) < p.max
 }

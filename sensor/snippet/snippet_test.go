@@ -25,6 +25,7 @@ import (
 const (
 	modbusPcap   = "../../pcaps/modbus/ModbusTCP.pcap"
 	loopbackPcap = "../../pcaps/opcua/open62541_client-server_minimal.pcap"
+	mdnsPcap     = "../../pcaps/dns/mdns.pcap"
 )
 
 // frame is one packet of a real capture as the pipeline would hand it to a
@@ -505,6 +506,34 @@ func TestTshark(t *testing.T) {
 	}
 }
 
+// TestIPv6Host selects by an IPv6 address in a real mDNS capture that
+// mixes IPv4 and IPv6.
+func TestIPv6Host(t *testing.T) {
+	frames := load(t, mdnsPcap)
+	r := New(Config{})
+	feed(r, frames)
+	var host netip.Addr
+	v4 := 0
+	for _, f := range frames {
+		if f.src.Is6() && !host.IsValid() {
+			host = f.src
+		}
+		if f.src.Is4() {
+			v4++
+		}
+	}
+	if !host.IsValid() || v4 == 0 {
+		t.Fatalf("%s: IPv6 source %v, %d IPv4 packets: want both", mdnsPcap, host, v4)
+	}
+	exp := want(r.Config(), frames, Selector{Host: host}, 64)
+	if len(exp) < 2 {
+		t.Fatalf("%d packets of %v", len(exp), host)
+	}
+	file := r.Snippet(Selector{Host: host}, 0)
+	checkPcap(t, file, r.Config().MaxSnapLen, exp)
+	tsharkCheck(t, file, r.Config().MaxSnapLen, exp)
+}
+
 // tsharkCheck writes file and reads it back with tshark: one line per
 // packet, with the frame number and the IP addresses of the reference.
 func tsharkCheck(t *testing.T, file []byte, snap int, exp []frame) {
@@ -518,7 +547,7 @@ func tsharkCheck(t *testing.T, file []byte, snap int, exp []frame) {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-e", "frame.number", "-e", "ip.src", "-e", "ip.dst",
-		"-e", "frame.len", "-e", "frame.cap_len").Output()
+		"-e", "ipv6.src", "-e", "ipv6.dst", "-e", "frame.len", "-e", "frame.cap_len").Output()
 	if err != nil {
 		t.Fatalf("tshark -r %s: %v", path, err)
 	}
@@ -528,13 +557,14 @@ func tsharkCheck(t *testing.T, file []byte, snap int, exp []frame) {
 	}
 	for i, l := range lines {
 		f := exp[i]
-		addr := func(a netip.Addr) string {
-			if a.IsValid() && a.Is4() {
+		addr := func(a netip.Addr, v4 bool) string {
+			if a.IsValid() && a.Is4() == v4 {
 				return a.String()
 			}
 			return ""
 		}
-		w := strings.Join([]string{strconv.Itoa(i + 1), addr(f.src), addr(f.dst), strconv.Itoa(f.wire),
+		w := strings.Join([]string{strconv.Itoa(i + 1), addr(f.src, true), addr(f.dst, true), addr(f.src, false),
+			addr(f.dst, false), strconv.Itoa(f.wire),
 			strconv.Itoa(min(len(f.data), snap))}, "\t")
 		if l != w {
 			t.Fatalf("tshark line %d: %q, want %q", i+1, l, w)
