@@ -256,6 +256,7 @@ func tsCount(frames []tsFrame, match func(tsFrame) bool) int {
 func checkTshark(t *testing.T, path string, frames int, fn func(t *testing.T, fs []tsFrame)) {
 	t.Helper()
 	t.Run("tshark", func(t *testing.T) {
+		t.Parallel() // overlaps with the other tshark runs of the same test
 		fs := tsharkFrames(t, path)
 		if len(fs) != frames {
 			t.Errorf("tshark reads %d frames, gopacket %d", len(fs), frames)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +220,262 @@ func TestUnresponsiveDevice(t *testing.T) {
 			t.Errorf("tshark: %d requests, want 15", got)
 		}
 	})
+}
+
+// TestAddressScan sweeps port 502 on 80 addresses of 10.77.1.0/24 and
+// 10.77.2.0/24 from 10.77.0.2, with nmap and with kernel connects.
+func TestAddressScan(t *testing.T) {
+	for _, tool := range []ScanTool{ScanNmap, ScanConnect} {
+		t.Run(tool.String(), func(t *testing.T) {
+			n := New(t)
+			opt := AddressScan()
+			opt.Tool = tool
+			var res ScanResult
+			path := n.Capture(t, "address-scan-"+tool.String(), func() { res = n.Scan(t, opt) })
+			fa := readFacts(t, path)
+			dsts := fa.synDsts[n.Peer]
+			routed := netip.MustParsePrefix(Routed)
+			for _, a := range opt.Targets {
+				if !dsts[a] {
+					t.Errorf("no SYN to %v", a)
+				}
+			}
+			for a := range dsts {
+				if !routed.Contains(a) {
+					t.Errorf("SYN to %v outside %s", a, Routed)
+				}
+			}
+			// Everything leaves through the default gateway's MAC.
+			if len(fa.synDstMACs) != 1 || !fa.synDstMACs[n.HostMAC.String()] {
+				t.Errorf("SYN destination MACs %v, want only %v", fa.synDstMACs, n.HostMAC)
+			}
+			span := fa.last.Sub(fa.first)
+			if len(dsts) < 80 || span > 10*time.Second {
+				t.Errorf("%d distinct destinations in %v", len(dsts), span)
+			}
+			if res.Probes != 80 || (tool == ScanConnect && res.Silent != 80) {
+				t.Errorf("result %+v", res)
+			}
+			t.Logf("%s address scan: %d frames, %d distinct destinations in %v", tool, fa.frames, len(dsts), span)
+			checkTshark(t, path, fa.frames, func(t *testing.T, fs []tsFrame) {
+				seen := map[string]bool{}
+				for _, f := range fs {
+					if f["tcp.flags.syn"] == "1" && f["tcp.flags.ack"] == "0" && f["ip.src"] == PeerIP {
+						seen[f["ip.dst"]] = true
+					}
+				}
+				if len(seen) != 80 {
+					t.Errorf("tshark: SYNs to %d addresses, want 80", len(seen))
+				}
+			})
+		})
+	}
+}
+
+// TestPortScan probes ports 1–100 of 10.77.0.1 (all closed but 502, where
+// the Modbus server listens) with nmap and with kernel connects.
+func TestPortScan(t *testing.T) {
+	for _, tool := range []ScanTool{ScanNmap, ScanConnect} {
+		t.Run(tool.String(), func(t *testing.T) {
+			n := New(t)
+			n.ServeModbus(t)
+			opt := PortScan(n.Host)
+			opt.Ports = append(opt.Ports, ModbusPort)
+			opt.Tool = tool
+			var res ScanResult
+			path := n.Capture(t, "port-scan-"+tool.String(), func() { res = n.Scan(t, opt) })
+			fa := readFacts(t, path)
+			ports := fa.synPorts[PeerIP+">"+HostIP]
+			if len(ports) != 101 {
+				t.Errorf("SYNs to %d distinct ports, want 101", len(ports))
+			}
+			// Closed ports answer RST, the open one SYN-ACK then the
+			// scanner resets it.
+			if fa.rsts[n.Host] < 100 {
+				t.Errorf("%d RSTs from the host, want >= 100", fa.rsts[n.Host])
+			}
+			if tool == ScanConnect && (res.Open != 1 || res.Closed != 100) {
+				t.Errorf("result %+v", res)
+			}
+			if tool == ScanNmap && !strings.Contains(res.Output, "502/tcp open") {
+				t.Errorf("nmap did not find 502 open:\n%s", res.Output)
+			}
+			t.Logf("%s port scan: %d frames, %d ports in %v", tool, fa.frames, len(ports), fa.last.Sub(fa.first))
+			checkTshark(t, path, fa.frames, func(t *testing.T, fs []tsFrame) {
+				seen := map[string]bool{}
+				for _, f := range fs {
+					if f["tcp.flags.syn"] == "1" && f["tcp.flags.ack"] == "0" && f["ip.dst"] == HostIP {
+						seen[f["tcp.dstport"]] = true
+					}
+				}
+				if len(seen) != 101 {
+					t.Errorf("tshark: SYNs to %d ports, want 101", len(seen))
+				}
+			})
+		})
+	}
+}
+
+// TestARPSpoof establishes the true mapping of 10.77.0.1, then claims it
+// for the namespace end's MAC with 5 gratuitous replies.
+func TestARPSpoof(t *testing.T) {
+	n := New(t)
+	var res ARPSpoofResult
+	path := n.Capture(t, "arp-spoof", func() { res = n.ARPSpoof(t, ARPSpoofOptions{Interval: 20 * time.Millisecond}) })
+	fa := readFacts(t, path)
+	truth := HostIP + " " + n.HostMAC.String()
+	spoof := HostIP + " " + n.PeerMAC.String()
+	if res.Sent != 5 || fa.arpReplies[spoof] != 5 || fa.arpReplies[truth] < 1 || fa.arpRequests < 1 {
+		t.Fatalf("sent %d; replies on the wire %v, %d requests", res.Sent, fa.arpReplies, fa.arpRequests)
+	}
+	if len(fa.arpOrder) == 0 || fa.arpOrder[0] != truth {
+		t.Errorf("the first ARP reply is %v, want the true mapping %s", fa.arpOrder, truth)
+	}
+	t.Logf("arp spoof: %d frames, replies %v", fa.frames, fa.arpReplies)
+	checkTshark(t, path, fa.frames, func(t *testing.T, fs []tsFrame) {
+		dup := tsCount(fs, func(f tsFrame) bool { return f["arp.duplicate-address-detected"] != "" })
+		if dup < 5 {
+			t.Errorf("tshark flags %d frames as duplicate use of an address, want >= 5", dup)
+		}
+	})
+}
+
+// TestFailedLogins makes 25 failed FTP logins over 5 connections and 25
+// failed Telnet logins.
+func TestFailedLogins(t *testing.T) {
+	n := New(t)
+	for _, proto := range []LoginProto{FTP, Telnet} {
+		t.Run(proto.String(), func(t *testing.T) {
+			var srv *LoginServer
+			if proto == FTP {
+				srv = n.ServeFTP(t)
+			} else {
+				srv = n.ServeTelnet(t)
+			}
+			var res LoginResult
+			path := n.Capture(t, "logins-"+proto.String(), func() { res = n.FailedLogins(t, LoginOptions{Proto: proto}) })
+			if res.Attempts != 25 || res.Rejected != 25 || res.Connections != 5 || srv.Failures() != 25 {
+				t.Fatalf("result %+v, server failures %d", res, srv.Failures())
+			}
+			fa := readFacts(t, path)
+			port := proto.Port()
+			text := fa.serverText[port].String()
+			want := "530 Login incorrect."
+			if proto == Telnet {
+				want = "Login incorrect"
+			}
+			if got := strings.Count(text, want); got != 25 {
+				t.Errorf("%d %q on the wire, want 25", got, want)
+			}
+			if got := len(fa.synPorts[PeerIP+">"+HostIP]); got != 1 || fa.syns[PeerIP+">"+netip.AddrPortFrom(n.Host, port).String()] != 5 {
+				t.Errorf("SYNs %v", fa.syns)
+			}
+			span := fa.last.Sub(fa.first)
+			if span > 5*time.Second {
+				t.Errorf("the attempts took %v", span)
+			}
+			t.Logf("%s: %d frames in %v", proto, fa.frames, span)
+			checkTshark(t, path, fa.frames, func(t *testing.T, fs []tsFrame) {
+				if proto != FTP {
+					return
+				}
+				pass := tsCount(fs, func(f tsFrame) bool { return f["ftp.request.command"] == "PASS" })
+				fail := tsCount(fs, func(f tsFrame) bool { return f["ftp.response.code"] == "530" })
+				if pass != 25 || fail != 25 {
+					t.Errorf("tshark: %d PASS, %d 530", pass, fail)
+				}
+			})
+		})
+	}
+}
+
+// TestFlood makes 3500 connection attempts to 10.77.0.1:502 (closed: every
+// one is answered with RST).
+func TestFlood(t *testing.T) {
+	n := New(t)
+	var res ConnectCounts
+	path := n.Capture(t, "flood", func() { res = n.Flood(t, FloodOptions{}) })
+	if res.Attempts != 3500 || res.Refused != 3500 {
+		t.Fatalf("result %+v", res)
+	}
+	fa := readFacts(t, path)
+	target := PeerIP + ">" + netip.AddrPortFrom(n.Host, ModbusPort).String()
+	span := fa.last.Sub(fa.first)
+	if fa.syns[target] != 3500 || fa.rsts[n.Host] != 3500 || span > 20*time.Second {
+		t.Errorf("%d SYNs to %s, %d RSTs in %v", fa.syns[target], target, fa.rsts[n.Host], span)
+	}
+	t.Logf("flood: %d frames in %v", fa.frames, span)
+	checkTshark(t, path, fa.frames, func(t *testing.T, fs []tsFrame) {
+		syn := tsCount(fs, func(f tsFrame) bool {
+			return f["tcp.flags.syn"] == "1" && f["tcp.flags.ack"] == "0" && f["ip.dst"] == HostIP && f["tcp.dstport"] == "502"
+		})
+		if syn != 3500 {
+			t.Errorf("tshark: %d SYNs, want 3500", syn)
+		}
+	})
+}
+
+// TestPublicAddress: the namespace device polls Modbus (an OT device) and
+// tries 8.8.8.8:443 and 52.1.2.3:80 through its default route.
+func TestPublicAddress(t *testing.T) {
+	n := New(t)
+	n.ServeModbus(t)
+	var res ConnectCounts
+	path := n.Capture(t, "public", func() {
+		n.RunModbus(t, ModbusPolling(10*time.Millisecond, 3))
+		res = n.DialOut(t, PublicTargets(), 0)
+	})
+	if res.Attempts != 2 || res.Silent != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	fa := readFacts(t, path)
+	for _, d := range PublicTargets() {
+		if k := fa.syns[PeerIP+">"+d.String()]; k != 1 {
+			t.Errorf("%d SYNs to %v, want 1", k, d)
+		}
+	}
+	if fa.mbReqByFC[3] != 3 || fa.mbRsp[3] != 3 {
+		t.Errorf("modbus requests %v responses %v", fa.mbReqByFC, fa.mbRsp)
+	}
+	if len(fa.synDstMACs) != 1 || !fa.synDstMACs[n.HostMAC.String()] {
+		t.Errorf("SYN destination MACs %v, want the gateway %v", fa.synDstMACs, n.HostMAC)
+	}
+	t.Logf("public: %d frames", fa.frames)
+	checkTshark(t, path, fa.frames, func(t *testing.T, fs []tsFrame) {
+		from := tsCount(fs, func(f tsFrame) bool { return f["ip.src"] == "8.8.8.8" || f["ip.src"] == "52.1.2.3" })
+		if from != 0 {
+			t.Errorf("%d frames from the public addresses", from)
+		}
+	})
+}
+
+// TestNoLeftovers runs every server and client once, then checks that the
+// goroutines they started are gone once the test's cleanup has run.
+func TestNoLeftovers(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Run("all", func(t *testing.T) {
+		n := New(t)
+		mb := n.ServeModbus(t)
+		ftp, tel := n.ServeFTP(t), n.ServeTelnet(t)
+		n.Capture(t, "all", func() {
+			n.RunModbus(t, ModbusPolling(0, 2))
+			mb.Close()
+			n.ServeSilentModbus(t, 1)
+			n.RunModbus(t, ModbusOps{Ops: ModbusPolling(0, 1).Ops, Raw: true, Timeout: 50 * time.Millisecond})
+			n.FailedLogins(t, LoginOptions{Proto: FTP, Attempts: 2})
+			n.FailedLogins(t, LoginOptions{Proto: Telnet, Attempts: 2})
+			n.DialOut(t, PublicTargets(), 50*time.Millisecond)
+		})
+		if ftp.Failures() != 2 || tel.Failures() != 2 {
+			t.Fatalf("failures ftp %d telnet %d", ftp.Failures(), tel.Failures())
+		}
+	})
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
 }
