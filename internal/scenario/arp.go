@@ -69,6 +69,9 @@ func (n *Net) ARPSpoof(t testing.TB, opt ARPSpoofOptions) ARPSpoofResult {
 	if opt.Count <= 0 {
 		opt.Count = 5
 	}
+	if opt.Count > MaxARPReplies {
+		t.Fatalf("scenario: arp spoof: %d replies exceed %d", opt.Count, MaxARPReplies)
+	}
 	if opt.Interval <= 0 {
 		opt.Interval = 100 * time.Millisecond
 	}

@@ -182,13 +182,15 @@ func macStr(b []byte) string {
 	return string(s)
 }
 
-// tsFields are the fields tsharkFrames asks for, in column order.
-var tsFields = []string{
-	"frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport",
-	"tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset",
-	"ip.checksum.status", "tcp.checksum.status",
-	"arp.opcode", "arp.src.proto_ipv4", "arp.src.hw_mac", "arp.duplicate-address-detected",
-	"modbus.func_code", "modbus.request_frame", "ftp.request.command", "ftp.response.code",
+// tsFields returns the fields tsharkFrames asks for, in column order.
+func tsFields() []string {
+	return []string{
+		"frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport",
+		"tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset",
+		"ip.checksum.status", "tcp.checksum.status",
+		"arp.opcode", "arp.src.proto_ipv4", "arp.src.hw_mac", "arp.duplicate-address-detected",
+		"modbus.func_code", "modbus.request_frame", "ftp.request.command", "ftp.response.code",
+	}
 }
 
 // tsFrame is one frame as tshark decodes it: field name to value (several
@@ -204,7 +206,8 @@ func tsharkFrames(t *testing.T, path string) []tsFrame {
 		t.Skip("tshark not installed (make deps as root): skipped")
 	}
 	args := []string{"-n", "-r", path, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields"}
-	for _, f := range tsFields {
+	fields := tsFields()
+	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -229,7 +232,7 @@ func tsharkFrames(t *testing.T, path string) []tsFrame {
 		}
 		cols := strings.Split(line, "\t")
 		f := tsFrame{}
-		for i, name := range tsFields {
+		for i, name := range fields {
 			if i < len(cols) {
 				f[name] = cols[i]
 			}

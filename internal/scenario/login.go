@@ -285,6 +285,9 @@ func (n *Net) FailedLogins(t testing.TB, opt LoginOptions) LoginResult {
 	if opt.Attempts <= 0 {
 		opt.Attempts = 25
 	}
+	if opt.Attempts > MaxLoginAttempts {
+		t.Fatalf("scenario: %d login attempts exceed %d", opt.Attempts, MaxLoginAttempts)
+	}
 	if opt.PerConnection <= 0 {
 		opt.PerConnection = 5
 	}

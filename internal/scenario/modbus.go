@@ -274,6 +274,9 @@ func (n *Net) runModbus(ops ModbusOps) (ModbusResult, error) {
 	if ops.Timeout <= 0 {
 		ops.Timeout = time.Second
 	}
+	if total := len(ops.Ops) * ops.Repeat; total > MaxModbusRequests {
+		return ModbusResult{}, fmt.Errorf("scenario: modbus client: %d requests exceed %d", total, MaxModbusRequests)
+	}
 	known := false
 	for _, p := range n.Peers {
 		known = known || p == ops.From

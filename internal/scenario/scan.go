@@ -100,6 +100,9 @@ func (n *Net) Scan(t testing.TB, opt ScanOptions) ScanResult {
 	if len(opt.Targets) == 0 || len(opt.Ports) == 0 {
 		t.Fatal("scenario: scan without targets or ports")
 	}
+	if p := len(opt.Targets) * len(opt.Ports); p > MaxProbes {
+		t.Fatalf("scenario: scan of %d probes exceeds %d", p, MaxProbes)
+	}
 	if opt.Wait <= 0 {
 		opt.Wait = 300 * time.Millisecond
 	}
@@ -163,6 +166,9 @@ func PublicTargets() []netip.AddrPort {
 // test on an error and returns the counts.
 func (n *Net) DialOut(t testing.TB, dsts []netip.AddrPort, wait time.Duration) ConnectCounts {
 	t.Helper()
+	if len(dsts) == 0 || len(dsts) > MaxProbes {
+		t.Fatalf("scenario: dial out to %d addresses (1 to %d)", len(dsts), MaxProbes)
+	}
 	if wait <= 0 {
 		wait = 300 * time.Millisecond
 	}
@@ -187,7 +193,8 @@ type FloodOptions struct {
 	// Duration spreads the attempts evenly (default 0: as fast as the
 	// kernel answers).
 	Duration time.Duration
-	// Batch is the number of attempts in flight at once (default 50).
+	// Batch is the number of attempts in flight at once (default 50, at
+	// most 1024).
 	Batch int
 }
 
@@ -210,9 +217,13 @@ func (n *Net) Flood(t testing.TB, opt FloodOptions) ConnectCounts {
 	if opt.Attempts <= 0 {
 		opt.Attempts = 3500
 	}
+	if opt.Attempts > MaxFloodAttempts {
+		t.Fatalf("scenario: flood of %d attempts exceeds %d", opt.Attempts, MaxFloodAttempts)
+	}
 	if opt.Batch <= 0 {
 		opt.Batch = 50
 	}
+	opt.Batch = min(opt.Batch, 1024) // sockets in flight
 	var total ConnectCounts
 	err := n.InNS(func() error {
 		start := time.Now()

@@ -38,6 +38,22 @@ const (
 	Routed = "10.77.0.0/16"
 )
 
+// Bounds on what one scenario call may generate; larger requests fail the
+// test rather than flooding the machine.
+const (
+	// MaxModbusRequests bounds len(ModbusOps.Ops) × Repeat.
+	MaxModbusRequests = 1_000_000
+	// MaxProbes bounds targets × ports of a Scan and the addresses of a
+	// DialOut.
+	MaxProbes = 1 << 16
+	// MaxFloodAttempts bounds FloodOptions.Attempts.
+	MaxFloodAttempts = 200_000
+	// MaxLoginAttempts bounds LoginOptions.Attempts.
+	MaxLoginAttempts = 10_000
+	// MaxARPReplies bounds ARPSpoofOptions.Count.
+	MaxARPReplies = 10_000
+)
+
 // lockPath is the machine-wide lock that serialises Nets: their addresses
 // are fixed and would clash in the test's namespace.
 const lockPath = "/run/otwatch-scenario.lock"
