@@ -114,7 +114,8 @@ type Engine struct {
 	stats    Stats
 	snip     Snipper // of the input being processed
 	pendUnm  map[uint64][]pendingReq
-	latest   time.Time // the latest packet time seen
+	latest   time.Time                // the latest packet time seen
+	answered map[learn.Host]time.Time // the last response time per server
 
 	// one-entry cache of the last transaction's flow
 	lastFlow      uint64
@@ -169,7 +170,8 @@ func New(cfg Config, base *learn.Baseline, book *alert.Book, opt Options) (*Engi
 		otNets: map[netip.Prefix]struct{}{}, otHosts: map[learn.Host]struct{}{},
 		ipToMAC: map[netip.Addr]arpBinding{}, macToIP: map[[6]byte]arpBinding{},
 		offBand: map[learn.Channel]uint8{}, ifaces: map[string]time.Time{}, pendUnm: map[uint64][]pendingReq{},
-		stats: Stats{Raised: map[string]uint64{}}}
+		answered: map[learn.Host]time.Time{},
+		stats:    Stats{Raised: map[string]uint64{}}}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -731,6 +733,12 @@ func (e *Engine) releaseUnmatched(id uint64) {
 
 func (e *Engine) unanswered(dst *dissect.Endpoint, server learn.Host, proto string, t time.Time,
 	trig alert.Trigger, ev alert.Evidence) {
+	if server.IP.IsValid() && !usable(server.IP) || !server.IP.IsValid() && !usableMAC(server.MAC) {
+		return // broadcast and multicast requests are answered by whoever is there
+	}
+	if last := e.answered[server]; !last.IsZero() && !last.Before(ev.Time) {
+		return // the device answered something after this request was sent
+	}
 	if n, fire := e.unresp.count(server, t, e.th.UnresponsiveWindow.D(), e.th.UnresponsiveCount, &e.stats.TrackDropped); fire {
 		ev.Detail += "; " + strconv.Itoa(n) + " requests without a response within " + e.th.UnresponsiveWindow.D().String()
 		e.raise(cand{rule: alert.RuleUnresponsive, title: server.String() + " (" + proto + ")",

@@ -72,8 +72,20 @@ func (e *Engine) Transaction(t *dissect.Transaction, snip Snipper) {
 		}
 		if t.Status == dissect.StatusUnmatched && t.Requester == dissect.ToServer && e.isOT(dstH) {
 			e.holdUnmatched(t, dst, dstH, trig)
-		} else if len(e.pendUnm) > 0 {
-			e.releaseUnmatched(f.ID)
+		} else {
+			if len(e.pendUnm) > 0 {
+				e.releaseUnmatched(f.ID)
+			}
+			if t.Requester == dissect.ToServer && (t.Status == dissect.StatusOK || t.Status == dissect.StatusException) &&
+				e.unresp.len() > 0 {
+				// The device answers: it is not unresponsive, whatever a
+				// few lost requests say.
+				e.unresp.forget(dstH)
+			}
+			if t.Requester == dissect.ToServer && t.Status != dissect.StatusUnmatched && !t.RespTime.IsZero() &&
+				(len(e.answered) < e.cfg.MaxTracked || !e.answered[dstH].IsZero()) && t.RespTime.After(e.answered[dstH]) {
+				e.answered[dstH] = t.RespTime
+			}
 		}
 	}
 	for i := range e.cfg.Custom {
@@ -360,8 +372,8 @@ func (e *Engine) Hint(h *dissect.AssetHint, snip Snipper) {
 		return
 	}
 	known, prev := e.base.Firmware(host, h.Firmware, h.Time)
-	if known || e.cfg.NoPolicy {
-		return
+	if known || e.cfg.NoPolicy || len(prev) == 0 {
+		return // a device's first firmware is not a change
 	}
 	detail := "reports firmware " + h.Firmware
 	if len(prev) > 0 {
@@ -458,7 +470,10 @@ func (e *Engine) ARP(a *ARP, snip Snipper) {
 		e.ipToMAC[ip] = arpBinding{mac: a.SenderMAC, ip: ip, last: a.Time}
 	}
 	if old, ok := e.macToIP[a.SenderMAC]; ok && old.ip != ip {
-		if e.ipToMAC[old.ip].mac == a.SenderMAC {
+		// An address change announces itself with a gratuitous ARP (the
+		// sender asks for its own new address); a MAC answering for two
+		// addresses in ordinary requests is a multi-homed host.
+		if a.TargetIP == ip && e.ipToMAC[old.ip].mac == a.SenderMAC {
 			// The device left its old address: an address change, not
 			// a second address (routers answer for one IP per MAC in
 			// ARP, so a MAC with two live IPs is rare).

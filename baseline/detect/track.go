@@ -97,3 +97,6 @@ func (tr *tracker[K]) sweep(now time.Time) {
 
 // len returns the number of keys tracked.
 func (tr *tracker[K]) len() int { return len(tr.m) }
+
+// forget drops a key's window.
+func (tr *tracker[K]) forget(k K) { delete(tr.m, k) }
