@@ -176,6 +176,7 @@ type DetectOptions struct {
 	// and the analysis reports what it would learn.
 	Learn      []string
 	Indicators *indicator.Set
+	Exclusions []alert.Exclusion
 	Baseline   learn.Config
 	Logger     *slog.Logger
 }
@@ -239,6 +240,7 @@ func RunDetect(ctx context.Context, paths []string, opt Options, dopt DetectOpti
 		cfg.NoPolicy = true
 	}
 	det.Book = alert.NewBook(alert.BookConfig{})
+	det.Book.SetExclusions(dopt.Exclusions)
 	eng, err := detect.New(cfg, base, det.Book, detect.Options{Indicators: dopt.Indicators, Logger: dopt.Logger})
 	if err != nil {
 		return nil, nil, fmt.Errorf("analyze: %w", err)

@@ -116,6 +116,14 @@ type analyzeFlags struct {
 	workers       int
 	progress      string
 	maxFlows      int
+	learn         []string
+	alerts        bool
+	alertsOut     string
+	alertsFormat  string
+	snippets      string
+	indicators    []string
+	detectConfig  string
+	noDetect      bool
 }
 
 func newAnalyze(stdout, stderr io.Writer) *cobra.Command {
@@ -143,6 +151,14 @@ and a non-zero exit status.`,
 	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to this file")
 	f.StringVar(&fl.inventoryJSON, "inventory-json", "", "write the asset inventory as JSON to this file")
 	f.StringVar(&fl.inventoryCSV, "inventory-csv", "", "write the asset inventory as CSV to this file")
+	f.StringSliceVar(&fl.learn, "learn", nil, "learn the baseline from these captures first, then detect on FILE... (repeatable, comma-separated)")
+	f.BoolVar(&fl.alerts, "alerts", false, "print the alerts")
+	f.StringVar(&fl.alertsOut, "alerts-out", "", "write the alerts to this file (- for stdout) in --alerts-format")
+	f.StringVar(&fl.alertsFormat, "alerts-format", "jsonl", "alerts file format: jsonl, cef or syslog (RFC 5424 with CEF)")
+	f.StringVar(&fl.snippets, "snippets", "", "write each alert's pcap snippet to this directory (<alert id>.pcap)")
+	f.StringSliceVar(&fl.indicators, "indicators", nil, "indicator files: STIX 2.1 bundles or plain lists (repeatable)")
+	f.StringVar(&fl.detectConfig, "detect-config", "", "detection configuration (JSON: thresholds, rules, exclusions, custom rules)")
+	f.BoolVar(&fl.noDetect, "no-detect", false, "do not run the detection engines")
 	return cmd
 }
 
@@ -192,7 +208,21 @@ func runAnalyze(ctx context.Context, fl analyzeFlags, files []string, stdout, st
 		start := time.Now()
 		opt.Progress = func(done, total int64) { drawProgress(stderr, done, total, start) }
 	}
-	sum, err := analyze.Run(ctx, files, opt)
+	var sum *analyze.Summary
+	var det *analyze.Detection
+	var err error
+	if fl.noDetect {
+		if len(fl.learn) > 0 {
+			return fmt.Errorf("analyze: --learn needs the detection engines (drop --no-detect)")
+		}
+		sum, err = analyze.Run(ctx, files, opt)
+	} else {
+		dopt, derr := detectOptions(fl)
+		if derr != nil {
+			return derr
+		}
+		sum, det, err = analyze.RunDetect(ctx, files, opt, dopt)
+	}
 	if showProgress {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
@@ -216,6 +246,11 @@ func runAnalyze(ctx context.Context, fl analyzeFlags, files []string, stdout, st
 	if wantInv {
 		if ierr := writeInventory(fl, opt.Inventory, stdout); ierr != nil {
 			return ierr
+		}
+	}
+	if det != nil {
+		if aerr := writeAlerts(fl, det, stdout); aerr != nil {
+			return aerr
 		}
 	}
 	if err != nil {
@@ -323,6 +358,16 @@ func printSummary(w io.Writer, s *analyze.Summary) {
 		}
 		if s.Error != "" {
 			fmt.Fprintf(w, "  read: %s\n", s.Error)
+		}
+	}
+	if b := s.Baseline; b != nil {
+		if len(b.LearnedOn) > 0 {
+			fmt.Fprintf(w, "\nBaseline learned on %s: %d items (%d devices, %d pairs, %d operations, %d register ranges); %d alerts\n",
+				strings.Join(b.LearnedOn, ", "), b.Items, b.Devices, b.Pairs, b.Operations, b.Ranges, len(s.Alerts))
+		} else {
+			fmt.Fprintf(w, "\nNo baseline (--learn): policy engine off. A baseline of this traffic would hold %d items "+
+				"(%d devices, %d pairs, %d operations, %d register ranges); %d alerts from the other engines\n",
+				b.Items, b.Devices, b.Pairs, b.Operations, b.Ranges, len(s.Alerts))
 		}
 	}
 	fs := s.FlowStats
