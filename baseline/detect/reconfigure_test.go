@@ -34,7 +34,7 @@ func TestReconfigure(t *testing.T) {
 	}
 
 	cfg := Config{Thresholds: Thresholds{NoTraffic: Duration(time.Minute)},
-		Rules: map[string]RuleConfig{alert.RuleNoTraffic: {Severity: "minor"}, alert.RulePortScan: {Enabled: &off}},
+		Rules:  map[string]RuleConfig{alert.RuleNoTraffic: {Severity: "minor"}, alert.RulePortScan: {Enabled: &off}},
 		Custom: []CustomRule{{Name: "writes", Conditions: []Condition{{Field: "function", Op: "==", Value: "6"}}}}}
 	if err := e.Reconfigure(cfg); err != nil {
 		t.Fatal(err)
