@@ -185,53 +185,57 @@ func macString(s string) string {
 	return hw.String()
 }
 
+// escMode says which characters appendClean escapes.
+type escMode uint8
+
+const (
+	escHeader escMode = iota // CEF header field: \ and |
+	escValue                 // CEF extension value: \, =, \n and \r
+	escSD                    // syslog SD-PARAM value: ", \ and ]
+	escText                  // free text: nothing
+)
+
 // appendCEFHeader escapes a header field: '\' and '|' get a backslash;
 // line ends and other control characters become spaces.
-func appendCEFHeader(b []byte, s string) []byte {
-	return appendClean(b, s, func(b []byte, r rune) ([]byte, bool) {
-		switch r {
-		case '\\', '|':
-			return append(b, '\\', byte(r)), true
-		}
-		return b, false
-	})
-}
+func appendCEFHeader(b []byte, s string) []byte { return appendClean(b, s, escHeader) }
 
 // appendCEFValue escapes an extension value: '\' and '=' get a backslash,
 // line ends are written \n and \r; other control characters become spaces.
-func appendCEFValue(b []byte, s string) []byte {
-	return appendClean(b, s, func(b []byte, r rune) ([]byte, bool) {
-		switch r {
-		case '\\', '=':
-			return append(b, '\\', byte(r)), true
-		case '\n':
-			return append(b, '\\', 'n'), true
-		case '\r':
-			return append(b, '\\', 'r'), true
-		}
-		return b, false
-	})
-}
+func appendCEFValue(b []byte, s string) []byte { return appendClean(b, s, escValue) }
 
-// appendClean appends s rune by rune: esc handles the runes it wants to
-// escape; other control characters become spaces and invalid UTF-8
-// becomes U+FFFD.
-func appendClean(b []byte, s string, esc func([]byte, rune) ([]byte, bool)) []byte {
+// appendClean appends s escaped for mode m. Control characters that m does
+// not escape become spaces and invalid UTF-8 becomes U+FFFD, so the output
+// is one line of valid UTF-8.
+func appendClean(b []byte, s string, m escMode) []byte {
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		var done bool
-		if b, done = esc(b, r); done {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case c == '\\' && m != escText, c == '|' && m == escHeader, c == '=' && m == escValue,
+				(c == '"' || c == ']') && m == escSD:
+				b = append(b, '\\', c)
+			case c == '\n' && m == escValue:
+				b = append(b, '\\', 'n')
+			case c == '\r' && m == escValue:
+				b = append(b, '\\', 'r')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, ' ')
+			default:
+				b = append(b, c)
+			}
 			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = utf8.AppendRune(b, utf8.RuneError)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case r < 0xa0: // C1 control characters
 			b = append(b, ' ')
 		default:
-			b = utf8.AppendRune(b, r)
+			b = append(b, s[i:i+size]...)
 		}
+		i += size
 	}
 	return b
 }
@@ -380,15 +384,7 @@ func appendHeaderField(b []byte, s string, max int) []byte {
 
 // appendSDValue escapes an SD-PARAM value: '"', '\' and ']' get a
 // backslash; control characters become spaces.
-func appendSDValue(b []byte, s string) []byte {
-	return appendClean(b, s, func(b []byte, r rune) ([]byte, bool) {
-		switch r {
-		case '"', '\\', ']':
-			return append(b, '\\', byte(r)), true
-		}
-		return b, false
-	})
-}
+func appendSDValue(b []byte, s string) []byte { return appendClean(b, s, escSD) }
 
 // deviceID returns the IP address of a device (IPv4-mapped addresses
 // unmapped, zones dropped), or else its MAC address or name.
@@ -459,6 +455,4 @@ func deviceText(d Device) string {
 
 // appendText appends free text on one line: control characters become
 // spaces and invalid UTF-8 becomes U+FFFD.
-func appendText(b []byte, s string) []byte {
-	return appendClean(b, s, func(b []byte, r rune) ([]byte, bool) { return b, false })
-}
+func appendText(b []byte, s string) []byte { return appendClean(b, s, escText) }
