@@ -374,7 +374,8 @@ type Progress struct {
 	Items     int       `json:"items"`
 	NewPerDay []DayNew  `json:"new_per_day"`
 	// Percent is an estimate of how far learning is towards its automatic
-	// end: the larger of elapsed/MinDuration and quiet days/QuietDays.
+	// end: the smaller of elapsed/MinDuration and quiet days/QuietDays
+	// (both must be reached).
 	Percent float64 `json:"percent"`
 }
 
@@ -623,14 +624,15 @@ func (b *Baseline) InRange(s Space, start, end uint32, now time.Time) bool {
 	if b.mode != Learning {
 		return false
 	}
-	b.addRange(s, Range{start, end}, now)
-	return true
+	return b.addRange(s, Range{start, end}, now)
 }
 
-func (b *Baseline) addRange(s Space, r Range, now time.Time) {
+// addRange adds r to space s; it reports false when the cap forbids a new
+// space.
+func (b *Baseline) addRange(s Space, r Range, now time.Time) bool {
 	rs, existed := b.spaces[s]
 	if !existed && !b.room() {
-		return
+		return false
 	}
 	rs = append(rs, r)
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
@@ -663,6 +665,7 @@ func (b *Baseline) addRange(s Space, r Range, now time.Time) {
 		b.newPerDay[day(now)]++
 	}
 	b.dirty[SpaceKey(s)] = true
+	return true
 }
 
 // Ranges returns the learned ranges of a space.
@@ -696,6 +699,12 @@ func (b *Baseline) Channel(c Channel, now time.Time, bytes int) ChannelSample {
 		}
 		st = &chanState{last: now, bucket: now.Truncate(time.Minute), bytes: float64(bytes)}
 		b.channels[c] = st
+		return ChannelSample{}
+	}
+	if st.last.IsZero() {
+		// A profile loaded from the store: no previous request to measure
+		// a period or a minute from.
+		st.last, st.bucket, st.bytes = now, now.Truncate(time.Minute), float64(bytes)
 		return ChannelSample{}
 	}
 	var s ChannelSample
@@ -1201,73 +1210,93 @@ func (b *Baseline) item(k string) (Item, bool) {
 		}
 		return Item{}, false
 	}
-	if !b.exists(k) {
+	m, ok := b.itemMeta(k, nil)
+	if !ok {
 		return Item{}, false
 	}
 	data, _ := json.Marshal(doc)
-	return Item{Key: k, Kind: kind, Data: data}, true
+	return Item{Key: k, Kind: kind, Data: data, First: m.first, Last: m.last}, true
 }
 
 // exists reports whether the item with key k is in the baseline.
 func (b *Baseline) exists(k string) bool {
+	_, ok := b.itemMeta(k, nil)
+	return ok
+}
+
+// itemMeta returns the first and last time of the item with key k (zero
+// for flags and firmware versions) and whether it is in the baseline; with
+// set, it first replaces the times by *set.
+func (b *Baseline) itemMeta(k string, set *meta) (meta, bool) {
 	f := strings.Split(k, "|")
 	switch f[0] {
 	case "dev":
 		h, err := ParseHost(strings.Join(f[1:], "|"))
-		return err == nil && b.devices[h] != nil
+		d := b.devices[h]
+		if err != nil || d == nil {
+			return meta{}, false
+		}
+		if set != nil {
+			d.first, d.last = set.first, set.last
+		}
+		return meta{d.first, d.last}, true
 	case "flag":
 		if len(f) != 3 {
-			return false
+			return meta{}, false
 		}
 		fl, err1 := parseFlag(f[1])
 		h, err2 := ParseHost(f[2])
-		return err1 == nil && err2 == nil && b.HasFlag(h, fl)
+		return meta{}, err1 == nil && err2 == nil && b.HasFlag(h, fl)
 	case "pair", "remote":
 		p, err := parsePair(f[1:])
 		if err != nil {
-			return false
+			return meta{}, false
 		}
 		if f[0] == "pair" {
-			_, ok := b.pairs[p]
-			return ok
+			return setMeta(b.pairs, p, set)
 		}
-		_, ok := b.remote[p]
-		return ok
+		return setMeta(b.remote, p, set)
 	case "fw":
 		if len(f) < 3 {
-			return false
+			return meta{}, false
 		}
 		h, err := ParseHost(f[1])
 		if err != nil {
-			return false
+			return meta{}, false
 		}
 		v := strings.Join(f[2:], "|")
 		for _, x := range b.KnownFirmware(h) {
 			if x == v {
-				return true
+				return meta{}, true
 			}
 		}
-		return false
+		return meta{}, false
 	case "op", "svc", "cred":
 		// Parsing round trip: add to a scratch baseline and compare.
 		s := New(b.cfg, time.Time{})
 		if s.Add(k, time.Time{}) != nil {
-			return false
+			return meta{}, false
 		}
 		for o := range s.ops {
-			_, ok := b.ops[o]
-			return ok
+			return setMeta(b.ops, o, set)
 		}
 		for x := range s.services {
-			_, ok := b.services[x]
-			return ok
+			return setMeta(b.services, x, set)
 		}
 		for x := range s.creds {
-			_, ok := b.creds[x]
-			return ok
+			return setMeta(b.creds, x, set)
 		}
 	}
-	return false
+	return meta{}, false
+}
+
+func setMeta[K comparable](m map[K]meta, k K, set *meta) (meta, bool) {
+	x, ok := m[k]
+	if ok && set != nil {
+		x = *set
+		m[k] = x
+	}
+	return x, ok
 }
 
 // Load restores a baseline from stored items.
@@ -1299,6 +1328,9 @@ func Load(cfg Config, items []Item, now time.Time) (*Baseline, error) {
 		}
 		if err := b.Add(it.Key, it.First); err != nil {
 			return nil, fmt.Errorf("learn: loading: %w", err)
+		}
+		if !it.Last.Equal(it.First) { // Add set both to First
+			b.itemMeta(it.Key, &meta{first: it.First, last: it.Last})
 		}
 	}
 	for _, it := range items {
@@ -1336,8 +1368,10 @@ func Load(cfg Config, items []Item, now time.Time) (*Baseline, error) {
 	}
 	b.dirty = map[string]bool{}
 	b.items = 0
-	for range b.Items() {
-		b.items++
+	for _, it := range b.Items() {
+		if it.Kind != "channel" { // profiles are capped by MaxChannels, not counted
+			b.items++
+		}
 	}
 	return b, nil
 }
