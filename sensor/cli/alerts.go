@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -88,8 +89,11 @@ func writeAlerts(fl analyzeFlags, det *analyze.Detection, stdout io.Writer) erro
 					return err
 				}
 				buf = append(append(buf, b...), '\n')
-			case "cef", "syslog":
-				buf = appendFormatted(buf, fl.alertsFormat, a)
+			case "cef":
+				buf = append(a.AppendCEF(buf, alert.ProductInfo{Version: buildVersion()}), '\n')
+			case "syslog":
+				buf = append(alert.AppendSyslogCEF(buf, a, hostname(), "otsensor", 16,
+					alert.ProductInfo{Version: buildVersion()}), '\n')
 			default:
 				return fmt.Errorf("analyze: --alerts-format %q: want jsonl, cef or syslog", fl.alertsFormat)
 			}
@@ -128,9 +132,11 @@ func hostname() string {
 	return h
 }
 
-// appendFormatted appends a in CEF or RFC 5424 syslog form.
-func appendFormatted(b []byte, format string, a *alert.Alert) []byte {
-	_ = format
-	j, _ := a.MarshalJSONLine()
-	return append(append(b, j...), '\n')
+// buildVersion is the module version of the binary ("devel" in a
+// development build).
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }
