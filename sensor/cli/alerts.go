@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/otwatch/otwatch/baseline/alert"
 	"github.com/otwatch/otwatch/baseline/detect"
 	"github.com/otwatch/otwatch/baseline/detect/indicator"
@@ -139,4 +141,22 @@ func buildVersion() string {
 		return bi.Main.Version
 	}
 	return "devel"
+}
+
+func newRules(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rules",
+		Short: "List the detection catalogue: rule IDs, engines, severities, ATT&CK for ICS techniques",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, r := range alert.Catalogue() {
+				state := "on"
+				if r.DefaultOff {
+					state = "off"
+				}
+				fmt.Fprintf(stdout, "%-34s %-11s %-8s %-3s %-22s %s — %s\n", r.ID, r.Engine, r.Severity, state,
+					strings.Join(r.Techniques, ","), r.Title, r.Trigger)
+			}
+			return nil
+		},
+	}
 }
