@@ -50,6 +50,20 @@ type Options struct {
 	// ring of recent packets (Snippets) to cut the alerts' pcap snippets.
 	Detect   *detect.Engine
 	Snippets snippet.Config
+	// InventoryLock, when set, is the lock the workers take to update
+	// Inventory, so that the caller can read the inventory while the
+	// analysis runs (a live sensor). Default: a lock of the analysis.
+	InventoryLock sync.Locker
+	// Tap, when set, is told about flows and violations as they happen
+	// (see Tap).
+	Tap Tap
+	// Live keeps no per-address sets (the summary's addresses and top
+	// talkers), whose memory grows with every address seen: for captures
+	// that run for months. The summary's counters are still kept.
+	Live bool
+	// Started, when set, is called with the pipeline before it runs, so
+	// that the caller can read its counters (Pipeline.Snapshot) meanwhile.
+	Started func(*pipeline.Pipeline)
 }
 
 // ProtocolStats count one application protocol.
@@ -111,18 +125,29 @@ func Run(ctx context.Context, paths []string, opt Options) (*Summary, error) {
 
 // RunSource analyses an open source.
 func RunSource(ctx context.Context, src capture.Source, names []string, opt Options) (*Summary, error) {
+	return run(ctx, src, names, opt, func(pl *pipeline.Pipeline) error { return pl.Run(ctx, src) })
+}
+
+// run builds the pipeline, runs it with runPipeline and summarises; prog
+// is the source asked for progress (may be nil).
+func run(ctx context.Context, prog capture.Source, names []string, opt Options,
+	runPipeline func(*pipeline.Pipeline) error) (*Summary, error) {
 	if opt.Registry == nil {
 		opt.Registry = dissect.NewRegistry()
 	}
 	out := &lineWriter{w: opt.Out}
 	var inv *lockedInventory
 	if opt.Inventory != nil {
-		inv = &lockedInventory{inv: opt.Inventory}
+		inv = &lockedInventory{inv: opt.Inventory, mu: opt.InventoryLock}
+		if inv.mu == nil {
+			inv.mu = &sync.Mutex{}
+		}
 	}
 	var cols []*collector
 	pl := pipeline.New(opt.Pipeline, opt.Registry, func(int) pipeline.Sink {
 		c := newCollector(out, opt.NoFields)
 		c.inv = inv
+		c.tap, c.live = opt.Tap, opt.Live
 		if opt.Detect != nil {
 			c.det = &detector{eng: opt.Detect, ring: snippet.New(opt.Snippets)}
 		}
@@ -131,7 +156,10 @@ func RunSource(ctx context.Context, src capture.Source, names []string, opt Opti
 	})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	if pr, ok := src.(capture.Progresser); ok && opt.Progress != nil {
+	if opt.Started != nil {
+		opt.Started(pl)
+	}
+	if pr, ok := prog.(capture.Progresser); ok && opt.Progress != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -148,7 +176,7 @@ func RunSource(ctx context.Context, src capture.Source, names []string, opt Opti
 			}
 		}()
 	}
-	runErr := pl.Run(ctx, src)
+	runErr := runPipeline(pl)
 	close(stop)
 	wg.Wait()
 	for _, c := range cols {
@@ -225,6 +253,8 @@ type collector struct {
 	inv        *lockedInventory
 	det        *detector
 	cur        *decode.Packet // the packet being processed, for hints
+	tap        Tap
+	live       bool // no address sets (Options.Live)
 }
 
 // Before implements pipeline.Sink.
@@ -234,7 +264,7 @@ func (c *collector) Before(p *decode.Packet) { c.cur = p }
 // updates are per flow, per hint and per packet outside flows, so the lock is
 // taken rarely.
 type lockedInventory struct {
-	mu  sync.Mutex
+	mu  sync.Locker
 	inv *inventory.Inventory
 }
 
@@ -253,13 +283,16 @@ func newCollector(out *lineWriter, noFields bool) *collector {
 }
 
 func (c *collector) addMAC(m [6]byte) {
+	if c.live {
+		return
+	}
 	if _, ok := c.macs[m]; !ok {
 		c.macs[m] = struct{}{}
 	}
 }
 
 func (c *collector) addIP(a netip.Addr) {
-	if !a.IsValid() {
+	if !a.IsValid() || c.live {
 		return
 	}
 	if _, ok := c.ips[a]; !ok {
@@ -280,6 +313,9 @@ const (
 func (c *collector) Packet(p *decode.Packet, f *flow.Flow, dir dissect.Direction) {
 	if c.det != nil {
 		c.det.packet(p, f, dir)
+	}
+	if c.tap != nil && f != nil {
+		c.tapPacket(f)
 	}
 	c.pkts++
 	c.byts += uint64(p.WireLen)
@@ -375,7 +411,7 @@ func (c *collector) inventoryPacket(p *decode.Packet, f *flow.Flow) {
 }
 
 func (c *collector) talk(a netip.Addr, packets, bytes uint64) {
-	if !a.IsValid() {
+	if !a.IsValid() || c.live {
 		return
 	}
 	t := c.talkers[a]
@@ -461,6 +497,9 @@ func (c *collector) Violation(v *dissect.Violation) {
 	if c.det != nil {
 		c.det.eng.Violation(v, c.det)
 	}
+	if c.tap != nil {
+		c.tap.Violation(v)
+	}
 	c.proto(v.Protocol).Violations++
 	key := v.Protocol + ":" + v.Kind.String()
 	c.viols[key]++
@@ -507,6 +546,9 @@ func (c *collector) FieldBytes(name string, v []byte) {
 func (c *collector) FlowEnd(f *flow.Flow, reason string) {
 	if c.det != nil {
 		c.det.eng.FlowEnd(&f.Info, f.Protocol(), f.Packets, f.Last(), reason, c.det)
+	}
+	if c.tap != nil {
+		c.tap.FlowEnd(f, reason)
 	}
 	c.flows++
 	if f.Protocol() != "" {
