@@ -288,6 +288,10 @@ type Baseline struct {
 	items     int
 	capped    uint64
 	dirty     map[string]bool // keys to save (true) or delete (false)
+	// devices and pairs seen again since the last Pending (their last
+	// time moved); sets of values, so that a sighting does not build a key
+	seenDev  map[Host]struct{}
+	seenPair map[Pair]struct{}
 }
 
 type credKey struct {
@@ -303,7 +307,7 @@ func New(cfg Config, now time.Time) *Baseline {
 		devices: map[Host]*devState{}, pairs: map[Pair]meta{}, ops: map[Op]meta{},
 		spaces: map[Space][]Range{}, services: map[Service]meta{}, remote: map[Pair]meta{},
 		creds: map[credKey]meta{}, channels: map[Channel]*chanState{}, newPerDay: map[int64]int{},
-		dirty: map[string]bool{},
+		dirty: map[string]bool{}, seenDev: map[Host]struct{}{}, seenPair: map[Pair]struct{}{},
 	}
 }
 
@@ -454,6 +458,7 @@ func (b *Baseline) Device(h Host, now time.Time) (known bool) {
 	if d := b.devices[h]; d != nil {
 		if now.After(d.last) {
 			d.last = now
+			b.seenDev[h] = struct{}{}
 		}
 		return true
 	}
@@ -504,6 +509,7 @@ func (b *Baseline) Pair(p Pair, now time.Time) bool {
 		if now.After(m.last) {
 			m.last = now
 			b.pairs[p] = m
+			b.seenPair[p] = struct{}{}
 		}
 		return true
 	}
@@ -1151,6 +1157,19 @@ type itemDoc struct {
 // Pending returns the changes since the last call, as items to put and
 // keys to delete, and forgets them. On a failed save, call Restore.
 func (b *Baseline) Pending() (put []Item, del []string) {
+	// Sightings move the last time of devices and pairs: save them too.
+	for h := range b.seenDev {
+		if b.devices[h] != nil {
+			b.dirty[DeviceKey(h)] = true
+		}
+	}
+	for p := range b.seenPair {
+		if _, ok := b.pairs[p]; ok {
+			b.dirty[PairKey(p)] = true
+		}
+	}
+	clear(b.seenDev)
+	clear(b.seenPair)
 	for k, keep := range b.dirty {
 		if !keep {
 			del = append(del, k)
@@ -1191,24 +1210,26 @@ func (b *Baseline) item(k string) (Item, bool) {
 		data, _ := json.Marshal(d)
 		return Item{Key: k, Kind: "state", Data: data, First: b.started, Last: b.ended}, true
 	case "range":
-		for s, rs := range b.spaces {
-			if SpaceKey(s) == k {
-				doc.Ranges = rs
-				data, _ := json.Marshal(doc)
-				return Item{Key: k, Kind: kind, Data: data}, true
-			}
+		// Parse the key rather than scan every space: Pending is called
+		// with thousands of dirty keys while learning.
+		sp, err := parseSpace(k)
+		rs, ok := b.spaces[sp]
+		if err != nil || !ok || SpaceKey(sp) != k {
+			return Item{}, false
 		}
-		return Item{}, false
+		doc.Ranges = rs
+		data, _ := json.Marshal(doc)
+		return Item{Key: k, Kind: kind, Data: data}, true
 	case "chan":
-		for c, st := range b.channels {
-			if ChannelKey(c) == k {
-				p, r := st.Period, st.Rate
-				doc.Period, doc.Rate = &p, &r
-				data, _ := json.Marshal(doc)
-				return Item{Key: k, Kind: kind, Data: data}, true
-			}
+		c, err := parseChannel(k)
+		st := b.channels[c]
+		if err != nil || st == nil || ChannelKey(c) != k {
+			return Item{}, false
 		}
-		return Item{}, false
+		p, r := st.Period, st.Rate
+		doc.Period, doc.Rate = &p, &r
+		data, _ := json.Marshal(doc)
+		return Item{Key: k, Kind: kind, Data: data}, true
 	}
 	m, ok := b.itemMeta(k, nil)
 	if !ok {
@@ -1374,6 +1395,23 @@ func Load(cfg Config, items []Item, now time.Time) (*Baseline, error) {
 		}
 	}
 	return b, nil
+}
+
+// parseSpace is the inverse of SpaceKey.
+func parseSpace(k string) (Space, error) {
+	f := strings.Split(k, "|")
+	if len(f) != 8 || f[0] != "range" {
+		return Space{}, fmt.Errorf("learn: bad space key %q", k)
+	}
+	p, err := parsePair(f[1:5])
+	if err != nil {
+		return Space{}, err
+	}
+	unit, err := strconv.ParseUint(f[6], 10, 32)
+	if err != nil {
+		return Space{}, fmt.Errorf("learn: bad unit in %q: %w", k, err)
+	}
+	return Space{Pair: p, Protocol: f[5], Unit: uint32(unit), Name: f[7]}, nil
 }
 
 func parseChannel(k string) (Channel, error) {

@@ -412,8 +412,17 @@ func TestObserversByMode(t *testing.T) {
 	if got := b.Items(); len(got) != len(items) {
 		t.Errorf("operational mode learned: %d items, was %d", len(got), len(items))
 	}
-	if put, del := b.Pending(); len(put) != 0 || len(del) != 0 {
-		t.Errorf("operational mode left %d puts, %d deletes pending", len(put), len(del))
+	// Only the sightings of known items are pending: their last time.
+	put, del := b.Pending()
+	var keys []string
+	for _, it := range put {
+		keys = append(keys, it.Key)
+		if !it.Last.Equal(now) {
+			t.Errorf("operational: %s saved with last %v, want the sighting at %v", it.Key, it.Last, now)
+		}
+	}
+	if want := []string{DeviceKey(plc), PairKey(modbus)}; !slices.Equal(keys, want) || len(del) != 0 {
+		t.Errorf("operational mode left %v put, %v deleted; want %v put (last seen)", keys, del, want)
 	}
 	// The admin's flags go in whatever the mode.
 	if !b.Flag(hmi, FlagScanner, true, now) || !b.HasFlag(hmi, FlagScanner) {
@@ -678,4 +687,37 @@ func TestProfile(t *testing.T) {
 	if one.Std() != 0 {
 		t.Errorf("std of one sample %v", one.Std())
 	}
+}
+
+// BenchmarkPending measures a save of a learning baseline with 2000 polled
+// channels, every one dirty, and 1000 grown register spaces, as after a
+// busy save period (Pending runs under the engine's lock).
+func BenchmarkPending(b *testing.B) {
+	const n = 2000
+	base := New(Config{}, t0)
+	var chans []Channel
+	for i := range n {
+		h := Host{IP: netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)})}
+		p := Pair{Client: h, Server: plc, Transport: 2, Port: 502}
+		op := Op{Pair: p, Protocol: "modbus", Function: 3}
+		base.Op(op, t0)
+		base.InRange(Space{Pair: p, Protocol: "modbus", Unit: 1, Name: "holding_registers"}, 0, 9, t0)
+		chans = append(chans, Channel{Op: op, Unit: 1})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at := t0.Add(time.Duration(i+1) * time.Second)
+		for _, c := range chans {
+			base.Channel(c, at, 12)
+		}
+		for _, c := range chans[:n/2] { // half the spaces grow
+			base.InRange(Space{Pair: c.Op.Pair, Protocol: "modbus", Unit: 1, Name: "holding_registers"}, uint32(20+i%8), uint32(20+i%8), at)
+		}
+		put, _ := base.Pending()
+		if len(put) < n {
+			b.Fatalf("%d items pending, want at least %d", len(put), n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/save")
 }
