@@ -466,6 +466,9 @@ func (e *Engine) ARP(a *ARP, snip Snipper) {
 		// Keep the first binding: the spoofer does not become the truth.
 		old.last = a.Time
 		e.ipToMAC[ip] = old
+		// Nor did the spoofer move to the address it claims: no address
+		// change, and its own binding stays.
+		return
 	} else if len(e.ipToMAC) < e.cfg.MaxTracked || ok {
 		e.ipToMAC[ip] = arpBinding{mac: a.SenderMAC, ip: ip, last: a.Time}
 	}
