@@ -5,21 +5,38 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 PKGS := ./...
-DEB_PKGS := libpcap-dev tshark tcpreplay iproute2 libndpi-bin bc nmap
+DEB_PKGS := libpcap-dev tshark tcpreplay iproute2 libndpi-bin bc nmap chromium
 FUZZTIME ?= 5m
 DECODE_FUZZTIME ?= 10m
 BENCH_PACKETS ?= 2000000
 
-.PHONY: all build build-pcap test test-unit test-pcap deps vet fmt-check bench fuzz run cross clean
+.PHONY: all build build-pcap test test-unit test-pcap deps vet fmt-check bench fuzz run cross clean ui-assets
 
 all: build
 
-build:
+build: ui-assets
 	$(GO) build -o $(BIN)/otsensor ./sensor/cmd/otsensor
 
 # The libpcap source (tcpdump filters) needs cgo and libpcap-dev.
 build-pcap:
 	CGO_ENABLED=1 $(GO) build -tags pcap -o $(BIN)/otsensor-pcap ./sensor/cmd/otsensor
+
+# ui-assets installs the web UI's third-party browser libraries (htmx,
+# cytoscape, uPlot) from web/package-lock.json with npm and copies their
+# minified builds into the UI's static/vendor/ (git-ignored: no third-party
+# code is committed), where the binary embeds them. Without npm or the
+# registry it warns and goes on: the UI still builds, without its scripts,
+# and the browser tests skip.
+UI_VENDOR := sensor/web/ui/static/vendor
+UI_FILES := htmx.org/dist/htmx.min.js cytoscape/dist/cytoscape.min.js uplot/dist/uPlot.iife.min.js uplot/dist/uPlot.min.css
+ui-assets:
+	@if ! command -v npm >/dev/null 2>&1; then echo "ui-assets: WARNING: npm not installed: the UI builds without htmx, cytoscape and uPlot"; exit 0; fi; \
+	if [ ! web/node_modules/.package-lock.json -nt web/package-lock.json ]; then \
+	  (cd web && npm ci --no-audit --no-fund --loglevel=error) >/tmp/otwatch-npm.log 2>&1 \
+	    || { echo "ui-assets: WARNING: npm ci failed (see /tmp/otwatch-npm.log): the UI builds without its libraries"; exit 0; }; \
+	fi; \
+	for f in $(UI_FILES); do cp -p web/node_modules/$$f $(UI_VENDOR)/ || exit 1; done; \
+	for p in htmx.org cytoscape uplot; do cp -p web/node_modules/$$p/LICENSE $(UI_VENDOR)/LICENSE.$$p || exit 1; done
 
 # deps installs the Debian packages the tests use when run as root; without
 # root it only reports what is missing (those tests skip with a message).
@@ -42,9 +59,9 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # test: everything, with the race detector, plus the libpcap build of the capture package.
-test: deps vet fmt-check test-unit test-pcap
+test: deps ui-assets vet fmt-check test-unit test-pcap
 
-test-unit:
+test-unit: ui-assets
 	$(GO) test -race -timeout 20m $(PKGS)
 
 test-pcap:
@@ -67,7 +84,7 @@ run: build
 	@echo "OTWatch sensor — analysing the sample captures in pcaps/ (the daemon arrives with the appliance issue)"
 	$(BIN)/otsensor analyze --progress never $$(find pcaps -path pcaps/expected -prune -o -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -print | sort)
 
-cross:
+cross: ui-assets
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -o $(BIN)/otsensor-linux-amd64 ./sensor/cmd/otsensor
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/otsensor-linux-arm64 ./sensor/cmd/otsensor
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o $(BIN)/otsensor-linux-armv7 ./sensor/cmd/otsensor
