@@ -321,13 +321,15 @@ func (r *Ring) Snippet(sel Selector, max int) []byte {
 	n := r.held()
 	hi1, lo1 := r.next, r.next-min(n, r.next)
 	hi2, lo2 := len(r.recs), len(r.recs)-(n-(hi1-lo1))
+	segs := [2][2]int{{lo1, hi1}, {lo2, hi2}}
 	switch {
 	case sel.FlowID != 0:
 		id := sel.FlowID
 	flows:
-		for _, seg := range [2][2]int{{lo1, hi1}, {lo2, hi2}} {
-			for i := seg[1] - 1; i >= seg[0]; i-- {
-				if r.flows[i] == id && !pick.take(i) {
+		for _, sg := range segs {
+			s := r.flows[sg[0]:sg[1]] // a local slice: the loop keeps it in registers
+			for i := len(s) - 1; i >= 0; i-- {
+				if s[i] == id && !pick.take(sg[0]+i) {
 					break flows
 				}
 			}
@@ -335,17 +337,17 @@ func (r *Ring) Snippet(sel Selector, max int) []byte {
 	case sel.Host.IsValid():
 		hHi, hLo := addrWords(&sel.Host)
 	hosts:
-		for _, seg := range [2][2]int{{lo1, hi1}, {lo2, hi2}} {
-			for i := seg[1] - 1; i >= seg[0]; i-- {
-				p := &r.ips[i]
-				var bits uint8
-				if p.srcHi == hHi && p.srcLo == hLo {
-					bits |= 1
+		for _, sg := range segs {
+			s := r.ips[sg[0]:sg[1]]
+			for i := len(s) - 1; i >= 0; i-- {
+				p := &s[i]
+				src, dst := p.srcHi == hHi && p.srcLo == hLo, p.dstHi == hHi && p.dstLo == hLo
+				if !src && !dst {
+					continue
 				}
-				if p.dstHi == hHi && p.dstLo == hLo {
-					bits |= 2
-				}
-				if bits&r.recs[i].valid != 0 && !pick.take(i) {
+				// Addresses absent are stored as zero words: "::" matches
+				// them unless the valid bits say otherwise.
+				if v := r.recs[sg[0]+i].valid; (src && v&1 != 0 || dst && v&2 != 0) && !pick.take(sg[0]+i) {
 					break hosts
 				}
 			}
@@ -353,10 +355,10 @@ func (r *Ring) Snippet(sel Selector, max int) []byte {
 	case sel.MAC != [6]byte{}:
 		m := sel.MAC
 	macs:
-		for _, seg := range [2][2]int{{lo1, hi1}, {lo2, hi2}} {
-			for i := seg[1] - 1; i >= seg[0]; i-- {
-				p := &r.macs[i]
-				if (p.src == m || p.dst == m) && !pick.take(i) {
+		for _, sg := range segs {
+			s := r.macs[sg[0]:sg[1]]
+			for i := len(s) - 1; i >= 0; i-- {
+				if (s[i].src == m || s[i].dst == m) && !pick.take(sg[0]+i) {
 					break macs
 				}
 			}
