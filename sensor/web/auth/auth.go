@@ -247,21 +247,21 @@ func (s *Service) Stats() Stats {
 	}
 }
 
-// mapStoreErr turns store errors into the service's.
-func mapStoreErr(err error) error {
+// storeErr turns a store error about what into the service's: the
+// sentinel and what for the known ones (short messages for the API), the
+// store's own error otherwise.
+func storeErr(err error, what string) error {
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
 	case errors.Is(err, store.ErrExists):
-		return fmt.Errorf("%w: %w", ErrExists, err)
+		return fmt.Errorf("%w: %s", ErrExists, what)
 	case errors.Is(err, store.ErrLastOfRole):
-		return fmt.Errorf("%w: %w", ErrLastAdmin, err)
+		return fmt.Errorf("%w: %s", ErrLastAdmin, what)
 	case errors.Is(err, store.ErrLimit):
-		return fmt.Errorf("%w: %w", ErrLimit, err)
+		return fmt.Errorf("%w: %s", ErrLimit, what)
 	}
-	return err
+	return fmt.Errorf("auth: %s: %w", what, err)
 }
 
 // NormalizeName lower-cases and trims a user name and checks it: 1–64
@@ -382,7 +382,7 @@ func (s *Service) CreateUser(ctx context.Context, name string, role Role, passwo
 	now := s.cfg.Now().UTC()
 	u := store.User{Name: n, Role: string(role), PasswordHash: h, Created: now, PasswordChanged: now}
 	if err := s.st.CreateUser(ctx, u); err != nil {
-		return User{}, fmt.Errorf("auth: creating user %q: %w", n, mapStoreErr(err))
+		return User{}, storeErr(err, fmt.Sprintf("user %q", n))
 	}
 	s.cfg.Logger.Info("auth: user created", "user", n, "role", role)
 	return userOf(u), nil
@@ -396,7 +396,7 @@ func (s *Service) GetUser(ctx context.Context, name string) (User, error) {
 	}
 	u, err := s.st.User(ctx, n)
 	if err != nil {
-		return User{}, fmt.Errorf("auth: %w", mapStoreErr(err))
+		return User{}, storeErr(err, fmt.Sprintf("user %q", n))
 	}
 	return userOf(u), nil
 }
@@ -435,7 +435,7 @@ func (s *Service) setPassword(ctx context.Context, name, password string, keep [
 	}
 	ended, err := s.st.SetUserPassword(ctx, n, h, s.cfg.Now().UTC(), keep)
 	if err != nil {
-		return "", fmt.Errorf("auth: setting the password of %q: %w", n, mapStoreErr(err))
+		return "", storeErr(err, fmt.Sprintf("user %q", n))
 	}
 	s.n.sessEnd.Add(uint64(ended))
 	s.users.reset("u:" + n)
@@ -454,7 +454,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, id Identity, current, n
 	}
 	u, err := s.st.User(ctx, id.User)
 	if err != nil {
-		return fmt.Errorf("auth: %w", mapStoreErr(err))
+		return storeErr(err, fmt.Sprintf("user %q", id.User))
 	}
 	ok, err := s.verify(ctx, current, u.PasswordHash)
 	if err != nil {
@@ -480,7 +480,7 @@ func (s *Service) SetRole(ctx context.Context, name string, role Role) error {
 		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
 	}
 	if err := s.st.SetUserRole(ctx, n, string(role), string(RoleAdmin)); err != nil {
-		return fmt.Errorf("auth: setting the role of %q: %w", n, mapStoreErr(err))
+		return storeErr(err, fmt.Sprintf("user %q", n))
 	}
 	s.cfg.Logger.Info("auth: role changed", "user", n, "role", role)
 	return nil
@@ -494,7 +494,7 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 		return err
 	}
 	if err := s.st.DeleteUser(ctx, n, string(RoleAdmin)); err != nil {
-		return fmt.Errorf("auth: deleting user %q: %w", n, mapStoreErr(err))
+		return storeErr(err, fmt.Sprintf("user %q", n))
 	}
 	s.cfg.Logger.Info("auth: user deleted", "user", n)
 	return nil
@@ -752,7 +752,7 @@ func (s *Service) CreateToken(ctx context.Context, owner, name string, role Role
 	}
 	u, err := s.st.User(ctx, o)
 	if err != nil {
-		return "", Token{}, fmt.Errorf("auth: creating a token: %w", mapStoreErr(err))
+		return "", Token{}, storeErr(err, fmt.Sprintf("user %q", o))
 	}
 	if !Role(u.Role).AtLeast(role) {
 		return "", Token{}, fmt.Errorf("%w: a token cannot have a stronger role (%s) than its owner's (%s)", ErrForbidden, role, u.Role)
@@ -770,7 +770,7 @@ func (s *Service) CreateToken(ctx context.Context, owner, name string, role Role
 	t := store.APIToken{ID: hex.EncodeToString(idb), Hash: tokenHash(tok), Name: name, Owner: o, Role: string(role),
 		Created: now, Expires: now.Add(ttl)}
 	if err := s.st.CreateToken(ctx, t, s.cfg.MaxTokensPerUser); err != nil {
-		return "", Token{}, fmt.Errorf("auth: creating a token: %w", mapStoreErr(err))
+		return "", Token{}, storeErr(err, fmt.Sprintf("tokens of %q", o))
 	}
 	s.cfg.Logger.Info("auth: token created", "id", t.ID, "owner", o, "role", role, "expires", t.Expires)
 	return tok, tokenOf(t), nil
@@ -823,7 +823,7 @@ func (s *Service) Tokens(ctx context.Context, owner string) ([]Token, error) {
 // owner (ErrNotFound otherwise, so that others' tokens stay invisible).
 func (s *Service) DeleteToken(ctx context.Context, id, owner string) error {
 	if err := s.st.DeleteToken(ctx, id, owner); err != nil {
-		return fmt.Errorf("auth: revoking token %q: %w", id, mapStoreErr(err))
+		return storeErr(err, fmt.Sprintf("token %q", id))
 	}
 	s.cfg.Logger.Info("auth: token revoked", "id", id)
 	return nil
