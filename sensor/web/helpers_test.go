@@ -75,6 +75,10 @@ var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32
 
 type harnessOpt func(*web.Config, *auth.Config)
 
+func withUI(ui http.Handler) harnessOpt {
+	return func(c *web.Config, _ *auth.Config) { c.UI = ui }
+}
+
 func newHarness(t *testing.T, b web.Backend, opts ...harnessOpt) *harness {
 	t.Helper()
 	ctx := context.Background()

@@ -131,5 +131,9 @@ func (s *Server) uiGate(c *gin.Context) {
 	}
 }
 
-// serveUI hands the request to the UI.
-func (s *Server) serveUI(c *gin.Context) { s.cfg.UI.ServeHTTP(c.Writer, c.Request) }
+// serveUI hands the request to the UI, with the 200 that gin's NoRoute
+// replaced by a 404 put back (the UI sets its own status).
+func (s *Server) serveUI(c *gin.Context) {
+	c.Writer.WriteHeader(http.StatusOK)
+	s.cfg.UI.ServeHTTP(c.Writer, c.Request)
+}
