@@ -394,6 +394,11 @@ func (e *Engine) raise(c cand) {
 		return
 	}
 	r := alert.MustRule(c.rule)
+	if r.Engine == alert.EnginePolicy && e.base.Learning() {
+		// Learning mode raises no policy alert, even for what a full
+		// baseline (MaxItems) could not learn.
+		return
+	}
 	title := r.Title
 	if c.title != "" {
 		title += ": " + c.title
