@@ -468,10 +468,11 @@ func (a *App) Upload(ctx context.Context, name string, r io.Reader, actor string
 	e := &capEntry{meta: meta}
 	c.mu.Lock()
 	c.list[id] = e
+	wc := webCapture(e)
 	c.mu.Unlock()
 	c.kick()
 	a.log.Info("app: capture uploaded", "id", id, "name", meta.Name, "bytes", n, "by", actor)
-	return webCapture(e), nil
+	return wc, nil
 }
 
 // checkCapture opens a stored upload and reads its first record.

@@ -66,7 +66,7 @@ func (a *App) liveView(ctx context.Context) (*liveView, error) {
 		return nil, fmt.Errorf("app: devices: %w", err)
 	}
 	a.invMu.Lock()
-	recs := inventory.Export(a.inv.Devices())
+	recs := exportCopy(a.inv.Devices())
 	conns := a.tap.connections(a.deviceID)
 	a.invMu.Unlock()
 	a.opMu.Lock()
@@ -486,7 +486,7 @@ func (a *App) MergeDevices(ctx context.Context, id, into uint64, actor string) (
 	var rec inventory.Record
 	var h uint64
 	if err == nil {
-		rec = inventory.Export([]*inventory.Device{d})[0]
+		rec = exportCopy([]*inventory.Device{d})[0]
 		h = fingerprint(d)
 	}
 	a.invMu.Unlock()
@@ -567,4 +567,28 @@ func filterConns(conns []web.Connection, f web.ConnFilter) ([]web.Connection, in
 		return []web.Connection{}, total, nil
 	}
 	return out[f.Offset:min(total, f.Offset+limit)], total, nil
+}
+
+// exportCopy exports devices as records that share nothing with them
+// (inventory.Export shares slices and maps): call it with invMu held, and
+// use the records after releasing it.
+func exportCopy(devs []*inventory.Device) []inventory.Record {
+	recs := inventory.Export(devs)
+	for i := range recs {
+		r := &recs[i]
+		r.VLANs = slices.Clone(r.VLANs)
+		r.Names = slices.Clone(r.Names)
+		r.Evidence = slices.Clone(r.Evidence)
+		r.ClientProtocols = slices.Clone(r.ClientProtocols)
+		r.ServerProtocols = slices.Clone(r.ServerProtocols)
+		r.History = slices.Clone(r.History)
+		if r.Facts != nil {
+			f := make(map[string][]string, len(r.Facts))
+			for k, v := range r.Facts {
+				f[k] = slices.Clone(v)
+			}
+			r.Facts = f
+		}
+	}
+	return recs
 }

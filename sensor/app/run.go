@@ -248,7 +248,7 @@ func (a *App) flushDevices(ctx context.Context) (int, error) {
 			changed = append(changed, d)
 		}
 	}
-	recs := inventory.Export(changed)
+	recs := exportCopy(changed)
 	a.invMu.Unlock()
 	var del []uint64
 	for id := range a.devHash {

@@ -74,12 +74,13 @@ func (t *tracked) Next(p *capture.Packet) error {
 // replayGap separates two loops of a replay in packet time.
 const replayGap = 100 * time.Millisecond
 
-// replaySource replays capture files: merged in timestamp order, paced at
-// speed times capture speed (speed <= 0: unpaced), in a loop when asked.
-// Timestamps are rebased onto the clock at the start, and each loop
-// continues after the previous one, so the packet time it delivers never
-// goes back. When paced, packet time follows the clock (at speed 2 the
-// replay's minutes pass in 30 s of packet time as of the clock).
+// replaySource replays capture files one after the other (each in its
+// own timestamp order), paced at speed times capture speed (speed <= 0:
+// unpaced), in a loop when asked. Timestamps are rebased onto the clock at
+// the start, and each file (each loop) continues shortly after the previous
+// one, so the packet time it delivers never goes back and unrelated
+// captures play back to back. When paced, packet time follows the clock
+// (at speed 2 the replay's minutes pass in 30 s of packet time).
 type replaySource struct {
 	paths []string
 	loop  bool
@@ -90,6 +91,7 @@ type replaySource struct {
 	closed    chan struct{}
 
 	// Owned by the reading goroutine.
+	idx      int // the file being read
 	cur      capture.Source
 	started  bool
 	wall0    time.Time     // clock at the first packet
@@ -104,11 +106,34 @@ type replaySource struct {
 
 // newReplaySource opens the files once to check them.
 func newReplaySource(paths []string, loop bool, speed float64, now func() time.Time) (*replaySource, error) {
-	src, err := capture.OpenFiles(paths, capture.FileOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("app: replay: %w", err)
+	for _, p := range paths {
+		src, err := capture.OpenFiles([]string{p}, capture.FileOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("app: replay: %w", err)
+		}
+		src.Close()
 	}
-	return &replaySource{paths: paths, loop: loop, speed: speed, now: now, closed: make(chan struct{}), cur: src}, nil
+	return &replaySource{paths: paths, loop: loop, speed: speed, now: now, closed: make(chan struct{})}, nil
+}
+
+// nextFile moves to the next file; it reports false at the end of the
+// last one without Loop.
+func (r *replaySource) nextFile() bool {
+	if r.cur != nil {
+		r.cur.Close()
+		r.cur = nil
+	}
+	r.newLoop = true
+	r.idx++
+	if r.idx < len(r.paths) {
+		return true
+	}
+	r.idx = 0
+	if !r.loop || r.packets.Load() == 0 {
+		return false
+	}
+	r.loops.Add(1)
+	return true
 }
 
 // Next implements capture.Source.
@@ -121,7 +146,7 @@ func (r *replaySource) Next(p *capture.Packet) error {
 		default:
 		}
 		if r.cur == nil {
-			src, err := capture.OpenFiles(r.paths, capture.FileOptions{})
+			src, err := capture.OpenFiles(r.paths[r.idx:r.idx+1], capture.FileOptions{})
 			if err != nil {
 				r.errs.Add(1)
 				return fmt.Errorf("app: replay: %w", err)
@@ -130,25 +155,20 @@ func (r *replaySource) Next(p *capture.Packet) error {
 		}
 		err := r.cur.Next(p)
 		if errors.Is(err, io.EOF) {
-			r.cur.Close()
-			r.cur = nil
-			if !r.loop || r.packets.Load() == 0 {
+			if !r.nextFile() {
 				return io.EOF
 			}
-			r.loops.Add(1)
-			r.newLoop = true
 			continue
 		}
 		if err != nil {
 			r.errs.Add(1)
 			var fe *capture.FileError
-			if errors.As(err, &fe) && r.loop {
-				// A damaged file ends the loop early; the next loop
-				// starts over.
-				r.cur.Close()
-				r.cur = nil
-				r.loops.Add(1)
-				r.newLoop = true
+			if errors.As(err, &fe) {
+				// A damaged file ends early; the replay goes on with the
+				// next one.
+				if !r.nextFile() {
+					return err
+				}
 				continue
 			}
 			return err
