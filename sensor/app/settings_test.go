@@ -55,7 +55,9 @@ func TestSettingsRoundTrip(t *testing.T) {
 		func(s *web.Settings) { s.Thresholds.PortScanPorts = -1 },
 		func(s *web.Settings) { s.Thresholds.LoginWindow = detect.Duration(-time.Second) },
 		func(s *web.Settings) { s.Rules = map[string]detect.RuleConfig{"no.such.rule": {}} },
-		func(s *web.Settings) { s.Rules = map[string]detect.RuleConfig{alert.RulePortScan: {Severity: "apocalyptic"}} },
+		func(s *web.Settings) {
+			s.Rules = map[string]detect.RuleConfig{alert.RulePortScan: {Severity: "apocalyptic"}}
+		},
 		func(s *web.Settings) { s.Custom = []detect.CustomRule{{Name: "x"}} },
 		func(s *web.Settings) {
 			s.Custom = []detect.CustomRule{{Name: "x", Conditions: []detect.Condition{{Field: "nope", Op: "=="}}}}
