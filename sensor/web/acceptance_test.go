@@ -352,7 +352,7 @@ func TestAcceptanceRealSensor(t *testing.T) {
 	for _, want := range []string{
 		"ana PATCH /api/v1/devices/:id ok", "ana POST /api/v1/devices/:id/authorize ok",
 		"ana POST /api/v1/alerts/:id/comments ok", "ana POST /api/v1/alerts/:id/learn ok",
-"ana POST /api/v1/captures ok", "ana DELETE /api/v1/captures/:id ok",
+		"ana POST /api/v1/captures ok", "ana DELETE /api/v1/captures/:id ok",
 		"admin PUT /api/v1/settings ok", "ana PUT /api/v1/settings denied", "admin POST /api/v1/tokens ok",
 		"rob PATCH /api/v1/devices/:id denied", "rob POST /api/v1/alerts/:id/learn denied", "rob POST /api/v1/captures denied",
 		"rob DELETE /api/v1/captures/:id denied",
