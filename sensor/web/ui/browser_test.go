@@ -277,6 +277,31 @@ func TestBrowser(t *testing.T) {
 	}
 	b.shot("10-alert-learned")
 
+	// Settings: the form becomes the JSON of PUT /api/v1/settings.
+	rule := alert.Catalogue()[0].ID
+	b.do("settings",
+		chromedp.Navigate(s.URL+"/settings"),
+		chromedp.WaitVisible(chromedp.CSS("#settings-save")),
+		chromedp.SetValue(chromedp.CSS(`input[data-threshold="port_scan_ports"]`), "33"),
+		chromedp.SetValue(chromedp.CSS(`input[data-threshold="port_scan_window"]`), "3m0s"),
+		chromedp.Click(chromedp.CSS(`input[data-rule-enabled="`+rule+`"]`)),
+		chromedp.SetValue(chromedp.CSS(`select[data-rule-severity="`+rule+`"]`), "critical"),
+		chromedp.Click(chromedp.CSS("#settings-save")),
+		chromedp.WaitVisible(chromedp.CSS(`#settings-form[data-state="saved"], #settings-form[data-state="error"]`)))
+	b.shot("11-settings")
+	set, err := s.App.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := set.Rules[rule]
+	if set.Thresholds.PortScanPorts != 33 || set.Thresholds.PortScanWindow.D() != 3*time.Minute || rc.Enabled == nil ||
+		*rc.Enabled != alert.Catalogue()[0].DefaultOff || rc.Severity != "critical" {
+		t.Errorf("after saving the settings page: ports %d, window %s, rule %s %+v (flash: %s)", set.Thresholds.PortScanPorts,
+			set.Thresholds.PortScanWindow.D(), rule, rc, eval[string](b, "flash", `document.getElementById("flash").textContent`))
+	}
+	b.do("health", chromedp.Navigate(s.URL+"/health"), chromedp.WaitVisible(chromedp.CSS("#health-body")))
+	b.shot("12-health")
+
 	// Log out: back to the login page, and the old session cookie opens
 	// nothing any more.
 	cookies, err := chromedp.Call(tctx, network.GetCookies, network.GetCookiesParams{})
@@ -313,7 +338,7 @@ func TestBrowser(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the old session cookie after logout: %d, want 401", resp.StatusCode)
 	}
-	b.shot("11-logged-out")
+	b.shot("13-logged-out")
 	t.Logf("browser steps: %s", time.Since(start).Round(time.Millisecond))
 }
 
