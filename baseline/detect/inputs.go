@@ -524,8 +524,18 @@ func (e *Engine) Name(kind NameKind, name []byte, src, dst *dissect.Endpoint, t 
 	if !ok {
 		return
 	}
+	// Without a flow the snippet is cut from the sender's packets (the
+	// one carrying the name is in the ring by then).
+	trig := alert.Trigger{FlowID: flowID}
+	if flowID == 0 {
+		if src.IP.IsValid() {
+			trig.Host = src.IP
+		} else {
+			trig.MAC = src.MAC
+		}
+	}
 	e.raise(cand{rule: alert.RuleIndicator, title: s + " (" + in.Source + ")", src: e.device(src), dst: e.device(dst),
-		proto: "dns", fn: in.Value, t: t, trig: alert.Trigger{FlowID: flowID}, desc: in.Description,
+		proto: "dns", fn: in.Value, t: t, trig: trig, desc: in.Description,
 		ev: alert.Evidence{Time: t, Src: endpointString(src), Dst: endpointString(dst),
 			Detail: "indicator " + in.Value + " from " + in.Source}})
 }
