@@ -424,7 +424,9 @@ func (e *Engine) raise(c cand) {
 		e.snip.Want(got.ID, c.trig)
 	}
 	if e.notify != nil {
-		got.Trigger = c.trig
+		// A created alert carries c.trig already; an updated one keeps
+		// its first trigger: the book's alert is not written outside the
+		// book's lock (readers clone it under that lock).
 		e.notify(got, o)
 	}
 }
