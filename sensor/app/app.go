@@ -241,6 +241,9 @@ type App struct {
 	lastRetention, lastRate time.Time
 	lastPackets, lastBytes  uint64
 
+	runCancel context.CancelFunc // stops Run (under pipeMu)
+	runDone   chan struct{}      // closed when Run returns
+
 	closeOnce sync.Once
 	closeErr  error
 	bgCancel  context.CancelFunc
@@ -276,7 +279,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.T
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	a := &App{cfg: cfg, log: log, now: clock, started: clock(), st: st, reg: all.Registry(), oui: oui.New(),
-		ops: map[uint64]store.DeviceOperator{}, devHash: map[uint64]uint64{}, captureDone: make(chan struct{}),
+		ops: map[uint64]store.DeviceOperator{}, devHash: map[uint64]uint64{}, captureDone: make(chan struct{}), runDone: make(chan struct{}),
 		capturesDir: filepath.Join(cfg.DataDir, "captures")}
 	a.ot = analyze.OTProtocols(a.reg)
 	if err := a.load(ctx); err != nil {
@@ -430,11 +433,21 @@ func (a *App) Store() *store.Store { return a.st }
 // files without Loop; live interfaces only end at shutdown).
 func (a *App) CaptureDone() <-chan struct{} { return a.captureDone }
 
-// Close stops the background work, writes what changed and closes the
-// database. Run must have returned (or never been called).
+// Close stops Run if it runs (and waits for it), stops the background
+// work, writes what changed and closes the database.
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
 		a.closed.Store(true)
+		if !a.running.CompareAndSwap(false, true) {
+			// Run was called: stop it and wait.
+			a.pipeMu.Lock()
+			cancel := a.runCancel
+			a.pipeMu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+			<-a.runDone
+		}
 		a.bgCancel()
 		a.caps.wait()
 		a.fwd.wait()

@@ -73,15 +73,22 @@ func (a *App) openSources() ([]capture.Source, []string, error) {
 	return srcs, names, nil
 }
 
-// Run captures, detects and persists until ctx ends, then stops the
-// capture, ends the flows and writes everything. It returns the capture's
-// error, if any (a live interface that failed). Call it once.
+// Run captures, detects and persists until ctx ends (or Close is called),
+// then stops the capture, ends the flows and writes everything. It returns
+// the capture's error, if any (a live interface that failed). Call it once.
 func (a *App) Run(ctx context.Context) error {
-	if a.closed.Load() {
-		return errors.New("app: Run after Close")
-	}
 	if !a.running.CompareAndSwap(false, true) {
 		return errors.New("app: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.pipeMu.Lock()
+	a.runCancel = cancel
+	a.pipeMu.Unlock()
+	defer close(a.runDone)
+	if a.closed.Load() {
+		close(a.captureDone)
+		return errors.New("app: Run after Close")
 	}
 	srcs, names, err := a.openSources()
 	if err != nil {
@@ -152,6 +159,9 @@ func captureErr(err error) error {
 // tick is the periodic work: the engines' tick and the interfaces'
 // health, the writes to the database, the traffic rate and retention.
 func (a *App) tick(ctx context.Context) {
+	// Writes started before a shutdown finish.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	now := a.now()
 	a.eng.Tick(now)
 	a.pipeMu.Lock()
