@@ -88,6 +88,12 @@ func (e *Engine) Transaction(t *dissect.Transaction, snip Snipper) {
 			}
 		}
 	}
+	if t.Status == dissect.StatusOrphan {
+		// A lone response (its request unseen, or taken by another
+		// response) is no operation of its own: custom rules would count
+		// the write it answers twice.
+		return
+	}
 	for i := range e.cfg.Custom {
 		r := &e.cfg.Custom[i]
 		if r.Matches(t, src, dst) {
