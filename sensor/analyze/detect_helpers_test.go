@@ -161,12 +161,23 @@ type wantAlert struct {
 	title string
 }
 
+// key identifies the wanted alert as the book aggregates alerts: rule,
+// devices and function, and the title for custom rules.
 func (w wantAlert) key() string {
-	return w.rule + " " + w.src + " → " + w.dst + " [" + w.function + "]"
+	k := w.rule + " " + w.src + " → " + w.dst + " [" + w.function + "]"
+	if w.rule == alert.RuleCustom {
+		k += " " + w.title
+	}
+	return k
 }
 
+// alertKey is wantAlert.key of an alert.
 func alertKey(a *alert.Alert) string {
-	return a.Rule + " " + devString(a.Src) + " → " + devString(a.Dst) + " [" + a.Function + "]"
+	k := a.Rule + " " + devString(a.Src) + " → " + devString(a.Dst) + " [" + a.Function + "]"
+	if a.Rule == alert.RuleCustom {
+		k += " " + a.Title
+	}
+	return k
 }
 
 // describe lists alerts one per line, for failure messages.
