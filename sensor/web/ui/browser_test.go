@@ -28,6 +28,9 @@ import (
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("OTWATCH_CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("OTWATCH_CHROMIUM=%s: %v: browser test skipped", p, err)
+		}
 		return p
 	}
 	for _, n := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
