@@ -66,6 +66,14 @@ type Retention struct {
 	MaxConnections int `koanf:"max_connections" json:"max_connections"`
 }
 
+// DefaultRetention returns the retention limits a zero Retention stands
+// for.
+func DefaultRetention() Retention {
+	var r Retention
+	r.fill()
+	return r
+}
+
 func (r *Retention) fill() {
 	if r.MaxDevices <= 0 {
 		r.MaxDevices = 100_000

@@ -59,7 +59,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAnalyze(stdout, stderr), newVersion(stdout), newProtocols(stdout), newRules(stdout))
+	root.AddCommand(newAnalyze(stdout, stderr), newVersion(stdout), newProtocols(stdout), newRules(stdout), newRun(stdout, stderr), newUser(stdout))
 	return root
 }
 
