@@ -1,5 +1,5 @@
 # OTWatch — build, test, benchmark, fuzz, run.
-#   make run    analyse the sample captures with the sensor (until the daemon lands)
+#   make run    start the sensor daemon on the sample captures (web UI URL and admin password printed)
 #   make test   install what the tests need (as root), then vet, format check and all tests
 SHELL := /bin/bash
 GO ?= go
@@ -80,9 +80,15 @@ fuzz:
 	./scripts/fuzz.sh $(FUZZTIME) $(DECODE_FUZZTIME)
 
 # run: until the sensor daemon exists, analyse the sample captures.
+# run: the sensor daemon on the sample captures, replayed in a loop at capture
+# speed, with a fresh data directory (so the generated admin password is
+# printed), HTTPS on $(RUN_LISTEN). Stop with Ctrl-C.
+RUN_LISTEN ?= 127.0.0.1:8443
 run: build
-	@echo "OTWatch sensor — analysing the sample captures in pcaps/ (the daemon arrives with the appliance issue)"
-	$(BIN)/otsensor analyze --progress never $$(find pcaps -path pcaps/expected -prune -o -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -print | sort)
+	@dir=$${RUN_DATA_DIR:-$$(mktemp -d /tmp/otwatch-run.XXXXXX)}; \
+	echo "OTWatch sensor: data in $$dir, replaying the sample captures in pcaps/ in a loop"; \
+	exec $(BIN)/otsensor run --data-dir "$$dir" --listen $(RUN_LISTEN) --loop \
+	  $$(find pcaps -path pcaps/expected -prune -o -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -print | sort | sed 's/^/--pcap /')
 
 cross: ui-assets
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -o $(BIN)/otsensor-linux-amd64 ./sensor/cmd/otsensor
