@@ -317,12 +317,19 @@ type scaleSensor struct {
 	Expect scaleExpect
 	// Seeding and Open are how long the seed and app.Open took.
 	Seeding, Open time.Duration
+	// RSSBefore is the test process's resident set before app.Open.
+	RSSBefore int64
 }
 
 func startScaleSensor(tb testing.TB) *scaleSensor {
 	tb.Helper()
 	seed, seeding := scaleSeed(tb)
 	dir := copyScaleSeed(tb, seed)
+	expect := scaleExpectation()
+	// What the test made so far is not the sensor's memory.
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss0, _ := rssBytes()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -333,7 +340,8 @@ func startScaleSensor(tb testing.TB) *scaleSensor {
 		tb.Fatalf("app.Open: %v", err)
 	}
 	opened := time.Since(start)
-	ss := &scaleSensor{sensor: &sensor{App: a, Logs: logs, Passwords: map[string]string{}}, Seeding: seeding, Open: opened}
+	ss := &scaleSensor{sensor: &sensor{App: a, Logs: logs, Passwords: map[string]string{}}, Seeding: seeding, Open: opened,
+		Expect: expect, RSSBefore: rss0}
 	s := ss.sensor
 	if s.Auth, err = auth.Open(a.Store(), auth.Config{Argon2: cheap, Logger: log}); err != nil {
 		tb.Fatalf("auth.Open: %v", err)
@@ -385,7 +393,6 @@ func startScaleSensor(tb testing.TB) *scaleSensor {
 		}
 	})
 	ss.Admin = s.login(tb, "admin")
-	ss.Expect = scaleExpectation()
 	return ss
 }
 
