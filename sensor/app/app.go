@@ -232,11 +232,14 @@ type App struct {
 	pipe   *pipeline.Pipeline
 	ifaces []*iface
 
-	rate   rateRing
-	cpu    cpuSampler
-	disk   diskUsage
-	viewMu sync.Mutex
-	view   *liveView
+	rate         rateRing
+	cpu          cpuSampler
+	disk         diskUsage
+	viewMu       sync.Mutex
+	view         *liveView
+	viewBuilding bool
+	viewWG       sync.WaitGroup // background view builds
+	buildMu      sync.Mutex     // one view build at a time
 
 	pruned      struct{ devices, alerts, snippets, captures, conns atomic.Uint64 }
 	flushErrors atomic.Uint64
@@ -445,7 +448,9 @@ func (a *App) CaptureDone() <-chan struct{} { return a.captureDone }
 // work, writes what changed and closes the database.
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
+		a.viewMu.Lock() // no background view build starts after this
 		a.closed.Store(true)
+		a.viewMu.Unlock()
 		if !a.running.CompareAndSwap(false, true) {
 			// Run was called: stop it and wait.
 			a.pipeMu.Lock()
@@ -457,6 +462,7 @@ func (a *App) Close() error {
 			<-a.runDone
 		}
 		a.bgCancel()
+		a.viewWG.Wait()
 		a.caps.wait()
 		a.fwd.wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

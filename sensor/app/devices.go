@@ -53,14 +53,38 @@ func (a *App) invalidateView() {
 	a.viewMu.Unlock()
 }
 
-// liveView returns the current snapshot. Its freshness is measured on the
-// monotonic wall clock, whatever the injected clock says.
+// liveView returns the current snapshot. A snapshot older than viewTTL
+// (on the monotonic wall clock, whatever the injected clock says) is still
+// served while a fresh one is built in the background, so that no request
+// waits for a rebuild but the first after an operator change.
 func (a *App) liveView(ctx context.Context) (*liveView, error) {
 	a.viewMu.Lock()
-	defer a.viewMu.Unlock()
-	if a.view != nil && time.Since(a.view.built) < viewTTL {
-		return a.view, nil
+	v := a.view
+	if v != nil {
+		if time.Since(v.built) >= viewTTL && !a.viewBuilding && !a.closed.Load() {
+			a.viewBuilding = true
+			a.viewWG.Add(1)
+			go func() {
+				defer a.viewWG.Done()
+				if _, err := a.buildView(context.Background()); err != nil {
+					a.log.Warn("app: refreshing the inventory view", "err", err)
+				}
+				a.viewMu.Lock()
+				a.viewBuilding = false
+				a.viewMu.Unlock()
+			}()
+		}
+		a.viewMu.Unlock()
+		return v, nil
 	}
+	a.viewMu.Unlock()
+	return a.buildView(ctx)
+}
+
+// buildView builds a snapshot and makes it current.
+func (a *App) buildView(ctx context.Context) (*liveView, error) {
+	a.buildMu.Lock()
+	defer a.buildMu.Unlock()
 	open, err := a.st.OpenAlertsByIP(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("app: devices: %w", err)
@@ -86,7 +110,9 @@ func (a *App) liveView(ctx context.Context) (*liveView, error) {
 		v.devs[i] = webDevice(recs[i], opp, open)
 		v.idx[recs[i].ID] = i
 	}
+	a.viewMu.Lock()
 	a.view = v
+	a.viewMu.Unlock()
 	return v, nil
 }
 
@@ -190,7 +216,8 @@ func filterDevices(devs []web.Device, f web.DeviceFilter) ([]web.Device, int, er
 		subnet = p.Masked()
 	}
 	q := strings.ToLower(strings.TrimSpace(f.Q))
-	var out []web.Device
+	// Filter and sort pointers: a device is a large value.
+	var out []*web.Device
 	for i := range devs {
 		d := &devs[i]
 		if q != "" && !matchesQ(d, q) {
@@ -221,7 +248,7 @@ func filterDevices(devs []web.Device, f web.DeviceFilter) ([]web.Device, int, er
 				continue
 			}
 		}
-		out = append(out, *d)
+		out = append(out, d)
 	}
 	var less func(x, y *web.Device) int
 	desc := f.Desc
@@ -251,8 +278,8 @@ func filterDevices(devs []web.Device, f web.DeviceFilter) ([]web.Device, int, er
 	default:
 		return nil, 0, invalid("unknown sort %q", f.Sort)
 	}
-	slices.SortStableFunc(out, func(x, y web.Device) int {
-		c := less(&x, &y)
+	slices.SortFunc(out, func(x, y *web.Device) int {
+		c := less(x, y)
 		if desc {
 			c = -c
 		}
@@ -265,8 +292,11 @@ func filterDevices(devs []web.Device, f web.DeviceFilter) ([]web.Device, int, er
 	if f.Offset >= total {
 		return []web.Device{}, total, nil
 	}
-	end := min(total, f.Offset+limit)
-	return out[f.Offset:end], total, nil
+	page := make([]web.Device, 0, min(limit, total-f.Offset))
+	for _, d := range out[f.Offset:min(total, f.Offset+limit)] {
+		page = append(page, *d)
+	}
+	return page, total, nil
 }
 
 // Devices implements web.Backend.
