@@ -129,6 +129,13 @@ type BookConfig struct {
 	// alerts are dropped first (they stay in the store); when only open
 	// ones are left, new alerts are dropped and counted.
 	MaxAlerts int
+	// LoadClosed is how many of the most recent closed alerts Load keeps
+	// in memory (default 1,000; the rest stay in the store and are fetched
+	// on demand through Fetch).
+	LoadClosed int
+	// Fetch, when set, reads an alert that is not in memory from the store
+	// (closed alerts left out by Load or evicted).
+	Fetch func(id string) (*Alert, bool)
 }
 
 // BookStats count what the book did.
@@ -165,6 +172,9 @@ func NewBook(cfg BookConfig) *Book {
 	if cfg.MaxAlerts <= 0 {
 		cfg.MaxAlerts = 100_000
 	}
+	if cfg.LoadClosed <= 0 {
+		cfg.LoadClosed = 1000
+	}
 	return &Book{cfg: cfg, open: map[string]*Alert{}, byID: map[string]*Alert{}, mutes: map[string]Mute{},
 		dirty: map[string]*Alert{}}
 }
@@ -182,7 +192,19 @@ func (b *Book) Load(ctx context.Context, s Store) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	sort.SliceStable(as, func(i, j int) bool { return as[i].FirstSeen.Before(as[j].FirstSeen) })
+	closed := 0
 	for _, a := range as {
+		if a.Status == StatusClosed {
+			closed++
+		}
+	}
+	skip := closed - b.cfg.LoadClosed // the oldest closed alerts stay in the store
+	for _, a := range as {
+		if a.Status == StatusClosed && skip > 0 {
+			skip--
+			continue
+		}
+		intern(a)
 		b.byID[a.ID] = a
 		b.order = append(b.order, a)
 		if a.Status != StatusClosed {
@@ -338,7 +360,7 @@ func (b *Book) evictClosed() bool {
 func (b *Book) Get(id string) (*Alert, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.byID[id]
+	a := b.lookup(id)
 	if a == nil {
 		return nil, false
 	}
@@ -390,7 +412,7 @@ func (b *Book) closeLocked(a *Alert, reason string, now time.Time) {
 func (b *Book) Ack(id string) (*Alert, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.byID[id]
+	a := b.lookup(id)
 	if a == nil {
 		return nil, ErrNotFound
 	}
@@ -415,7 +437,7 @@ func (b *Book) Learned(id string, now time.Time) (*Alert, error) {
 func (b *Book) closeAs(id, reason string, now time.Time) (*Alert, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.byID[id]
+	a := b.lookup(id)
 	if a == nil {
 		return nil, ErrNotFound
 	}
@@ -428,7 +450,7 @@ func (b *Book) closeAs(id, reason string, now time.Time) (*Alert, error) {
 func (b *Book) Mute(id, by string, now time.Time) (*Alert, Mute, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.byID[id]
+	a := b.lookup(id)
 	if a == nil {
 		return nil, Mute{}, ErrNotFound
 	}
@@ -463,7 +485,7 @@ func (b *Book) Mutes() []Mute {
 func (b *Book) Comment(id, author, text string, now time.Time) (*Alert, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.byID[id]
+	a := b.lookup(id)
 	if a == nil {
 		return nil, ErrNotFound
 	}
@@ -476,7 +498,7 @@ func (b *Book) Comment(id, author, text string, now time.Time) (*Alert, error) {
 func (b *Book) SetSnippet(id string, pcap []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if a := b.byID[id]; a != nil && len(a.Snippet) == 0 && len(pcap) > 0 {
+	if a := b.lookup(id); a != nil && len(a.Snippet) == 0 && len(pcap) > 0 {
 		a.Snippet = pcap
 		b.dirty[a.ID] = a
 	}
@@ -522,4 +544,55 @@ func (b *Book) Flush(ctx context.Context, s Store) error {
 		return fmt.Errorf("alert book: saving %d alerts: %w", len(as), err)
 	}
 	return nil
+}
+
+// lookup returns the alert with the given ID, from memory or, for closed
+// alerts not kept in memory, from Fetch (the alert is then kept). The
+// caller holds b.mu.
+func (b *Book) lookup(id string) *Alert {
+	if a := b.byID[id]; a != nil {
+		return a
+	}
+	if b.cfg.Fetch == nil {
+		return nil
+	}
+	a, ok := b.cfg.Fetch(id)
+	if !ok || a == nil || a.ID != id {
+		return nil
+	}
+	intern(a)
+	b.byID[a.ID] = a
+	b.order = append(b.order, a)
+	if a.Status != StatusClosed && b.open[a.Key] == nil {
+		b.open[a.Key] = a
+	}
+	return a
+}
+
+// intern makes a loaded alert share the catalogue's strings (category,
+// remediation, techniques) instead of holding decoded copies: 100,000
+// stored alerts would otherwise carry 100,000 copies of the same texts.
+func intern(a *Alert) {
+	r, ok := byID[a.Rule]
+	if !ok {
+		return
+	}
+	if a.Category == r.Category {
+		a.Category = r.Category
+	}
+	if a.Remediation == r.Remediation {
+		a.Remediation = r.Remediation
+	}
+	if len(a.Techniques) == len(r.Techniques) {
+		same := true
+		for i := range a.Techniques {
+			if a.Techniques[i] != r.Techniques[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			a.Techniques = r.Techniques[:len(r.Techniques):len(r.Techniques)]
+		}
+	}
 }

@@ -344,7 +344,14 @@ func (a *App) load(ctx context.Context) error {
 	}
 
 	// Alerts.
-	a.book = alert.NewBook(alert.BookConfig{MaxAlerts: a.cfg.Retention.MaxAlerts})
+	st := a.st
+	a.book = alert.NewBook(alert.BookConfig{MaxAlerts: a.cfg.Retention.MaxAlerts,
+		// Closed alerts beyond the most recent stay in the database
+		// (the lists read it) and come back on demand.
+		Fetch: func(id string) (*alert.Alert, bool) {
+			al, err := st.GetAlert(context.Background(), id)
+			return al, err == nil
+		}})
 	if err := a.book.Load(ctx, a.st); err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
