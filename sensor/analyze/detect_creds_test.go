@@ -14,6 +14,7 @@ import (
 // are the dissectors' test captures (logins against real servers,
 // recorded).
 func TestDetectCleartextCredentials(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	unrelated := []string{pcapPath(t, "dnp3/read_and_response.pcap")}
 	cases := []struct {

@@ -36,12 +36,13 @@ func writeRule(name string, lo, hi string) detect.CustomRule {
 // requests (service 0x4B on class 0x8E) and three 0x4B requests on class
 // 0xAC that a rule on the class must leave out.
 func TestDetectCustomRules(t *testing.T) {
+	t.Parallel()
 	needTool(t, "tshark")
 	ck := newChecker(t)
 	mb := pcapPath(t, "modbus/modbus_test.pcap")
 	writes := map[uint64]uint64{} // FC 6 requests by register
 	var all uint64
-	for _, q := range tsharkModbus(t, mb).reqs {
+	for _, q := range tsharkModbus(t, mb)[0].reqs {
 		if q.fc == 6 {
 			if q.src != "192.168.0.156" || q.dst != "192.168.0.20" {
 				t.Fatalf("tshark: FC 6 from %s to %s; the test expects only 192.168.0.156 → 192.168.0.20", q.src, q.dst)
@@ -140,6 +141,7 @@ func TestDetectCustomRules(t *testing.T) {
 // TestDetectCustomRuleValidation checks that bad custom rules are refused,
 // by Validate and by the analysis, with errors that name the problem.
 func TestDetectCustomRuleValidation(t *testing.T) {
+	t.Parallel()
 	good := writeRule("ok", "0", "10")
 	cases := []struct {
 		name   string

@@ -505,6 +505,15 @@ func checkAlerts(t *testing.T, as []*alert.Alert) {
 // fields (all occurrences, comma-separated) of the frames matching filter.
 func tsharkFields(tb testing.TB, path, filter string, fields ...string) [][]string {
 	tb.Helper()
+	rows, err := tsharkRows(path, filter, fields...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rows
+}
+
+// tsharkRows is tsharkFields returning its error (for goroutines).
+func tsharkRows(path, filter string, fields ...string) ([][]string, error) {
 	args := []string{"-n", "-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"}
 	if filter != "" {
 		args = append(args, "-Y", filter)
@@ -517,7 +526,7 @@ func tsharkFields(tb testing.TB, path, filter string, fields ...string) [][]stri
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		tb.Fatalf("tshark %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		return nil, fmt.Errorf("tshark %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
 	var rows [][]string
 	for _, line := range strings.Split(string(out), "\n") {
@@ -526,11 +535,11 @@ func tsharkFields(tb testing.TB, path, filter string, fields ...string) [][]stri
 		}
 		cols := strings.Split(line, "\t")
 		if len(cols) != len(fields) {
-			tb.Fatalf("tshark line %q: %d columns, want %d", line, len(cols), len(fields))
+			return nil, fmt.Errorf("tshark -r %s: line %q: %d columns, want %d", path, line, len(cols), len(fields))
 		}
 		rows = append(rows, cols)
 	}
-	return rows
+	return rows, nil
 }
 
 // atoi parses a decimal tshark field.

@@ -33,6 +33,7 @@ func loadIndicators(t *testing.T, name string) (*indicator.Set, *indicator.Resul
 // The address and the name are listed as malicious in a STIX 2.1 bundle and
 // in a plain list; a bundle of other indicators raises nothing.
 func TestDetectIndicators(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	wiki := pcapPath(t, "dns/wikipedia.pcap")
 	for _, c := range []struct {

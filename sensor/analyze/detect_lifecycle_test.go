@@ -17,6 +17,7 @@ import (
 // 192.168.10.105 (MAC 00:1d:09:99:b2:2c) locks 192.168.10.121, stops it and
 // unlocks it, one request each.
 func TestDetectExclusions(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	p := []string{pcapPath(t, "enip-cip/EIP-RemoteModeChangeAttempt.pcap")}
 	lock := wantAlert{rule: alert.RulePLCLock, src: "192.168.10.105", dst: "192.168.10.121", function: "Logix Acquire Lock (75)"}
@@ -62,6 +63,7 @@ func TestDetectExclusions(t *testing.T) {
 // the muted traffic is suppressed, the alerts nobody acted upon count the
 // traffic twice. Unlearn then brings the programming alert back.
 func TestDetectLearnMuteLifecycle(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	upload := []string{pcapPath(t, "enip-cip/EIP-SoftwareUpload.pcap")}
 	r := ck.run(t, upload, analyze.DetectOptions{Learn: []string{pcapPath(t, "enip-cip/EIP-ViewDeviceStatus.pcap")}})

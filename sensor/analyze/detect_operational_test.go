@@ -87,6 +87,7 @@ var operationalCases = []operationalCase{
 // expected alerts: rule, devices, function, count, severity (and through
 // the checker, the techniques and the pcap snippets).
 func TestDetectOperationalScenarios(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	for _, c := range operationalCases {
 		t.Run(c.capture, func(t *testing.T) {
@@ -124,6 +125,7 @@ func TestDetectOperationalScenarios(t *testing.T) {
 // TestDetectOperationalTechniques pins the ATT&CK techniques of the
 // operational scenarios to the catalogue of DETECTIONS.md.
 func TestDetectOperationalTechniques(t *testing.T) {
+	t.Parallel()
 	want := map[string][]string{
 		alert.RulePLCStop:        {"T0858"},
 		alert.RulePLCLock:        {"T0858"},
@@ -160,6 +162,7 @@ func TestDetectOperationalTechniques(t *testing.T) {
 // the MAC's first ARP address, the address BOOTP gives it, and its ARP
 // address afterwards.
 func TestIPChangeFactsTshark(t *testing.T) {
+	t.Parallel()
 	needTool(t, "tshark")
 	const mac = "00:e0:62:60:35:d0"
 	p := pcapPath(t, "enip-cip/EIP-IPAddressChangeAttempt.pcap")

@@ -1,19 +1,20 @@
 package analyze_test
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/otwatch/otwatch/baseline/alert"
-	"github.com/otwatch/otwatch/dissectors/all"
 	"github.com/otwatch/otwatch/sensor/analyze"
 )
 
@@ -40,22 +41,39 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// tsharkModbus reads the IP addresses and Modbus requests of a capture
-// with tshark. A TCP segment may carry several Modbus/TCP frames: the
-// unit, function and reference lists run in parallel, and the word and
-// bit counts are taken in order by the functions that have them.
-func tsharkModbus(tb testing.TB, path string) *modbusFacts {
+// tsharkModbus reads the IP addresses and Modbus requests of captures
+// with tshark, one tshark per capture, concurrently.
+func tsharkModbus(tb testing.TB, paths ...string) []*modbusFacts {
 	tb.Helper()
-	rows := tsharkFields(tb, path, "", "ip.src", "ip.dst", "tcp.dstport", "mbtcp.unit_id", "modbus.func_code",
-		"modbus.reference_num", "modbus.word_cnt", "modbus.bit_cnt")
-	f := &modbusFacts{ips: map[string]bool{}}
-	num := func(s string) uint64 {
-		n, err := strconv.ParseUint(s, 0, 32)
-		if err != nil {
-			tb.Fatalf("tshark field %q in %s: %v", s, filepath.Base(path), err)
-		}
-		return n
+	out := make([]*modbusFacts, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = readModbus(p)
+		}()
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// readModbus reads the facts of one capture. A TCP segment may carry
+// several Modbus/TCP frames: the unit, function and reference lists run in
+// parallel, and the word and bit counts are taken in order by the
+// functions that have them.
+func readModbus(path string) (*modbusFacts, error) {
+	rows, err := tsharkRows(path, "", "ip.src", "ip.dst", "tcp.dstport", "mbtcp.unit_id", "modbus.func_code",
+		"modbus.reference_num", "modbus.word_cnt", "modbus.bit_cnt")
+	if err != nil {
+		return nil, err
+	}
+	name := filepath.Base(path)
+	f := &modbusFacts{ips: map[string]bool{}}
 	for _, r := range rows {
 		for _, ip := range append(splitList(r[0]), splitList(r[1])...) {
 			f.ips[ip] = true
@@ -66,11 +84,22 @@ func tsharkModbus(tb testing.TB, path string) *modbusFacts {
 		units, fcs, refs := splitList(r[3]), splitList(r[4]), splitList(r[5])
 		words, bits := splitList(r[6]), splitList(r[7])
 		if len(units) != len(fcs) {
-			tb.Fatalf("%s: tshark row %v: %d units for %d functions", filepath.Base(path), r, len(units), len(fcs))
+			return nil, fmt.Errorf("%s: tshark row %v: %d units for %d functions", name, r, len(units), len(fcs))
+		}
+		var bad error
+		num := func(s string) uint64 {
+			n, err := strconv.ParseUint(s, 0, 32)
+			if err != nil && bad == nil {
+				bad = fmt.Errorf("%s: tshark row %v: %w", name, r, err)
+			}
+			return n
 		}
 		take := func(l *[]string) uint64 {
 			if len(*l) == 0 {
-				tb.Fatalf("%s: tshark row %v: a count is missing", filepath.Base(path), r)
+				if bad == nil {
+					bad = fmt.Errorf("%s: tshark row %v: a reference or count is missing", name, r)
+				}
+				return 0
 			}
 			v := num((*l)[0])
 			*l = (*l)[1:]
@@ -78,23 +107,21 @@ func tsharkModbus(tb testing.TB, path string) *modbusFacts {
 		}
 		for k := range fcs {
 			q := mbRequest{src: r[0], dst: r[1], unit: num(units[k]), fc: num(fcs[k])}
-			var n uint64 = 1
 			switch q.fc {
-			case 1, 15:
+			case 1, 5, 15:
 				q.space = "coil"
 			case 2:
 				q.space = "discrete_input"
-			case 3, 16, 6:
+			case 3, 6, 16:
 				q.space = "holding_register"
 			case 4:
 				q.space = "input_register"
-			case 5:
-				q.space = "coil"
 			case 8, 43:
 			default:
-				tb.Fatalf("%s: Modbus function %d: the test's expectation does not model it", filepath.Base(path), q.fc)
+				return nil, fmt.Errorf("%s: Modbus function %d: the test's expectation does not model it", name, q.fc)
 			}
 			if q.space != "" {
+				var n uint64 = 1
 				q.start = take(&refs)
 				switch q.fc {
 				case 1, 2, 15:
@@ -106,8 +133,11 @@ func tsharkModbus(tb testing.TB, path string) *modbusFacts {
 			}
 			f.reqs = append(f.reqs, q)
 		}
+		if bad != nil {
+			return nil, bad
+		}
 	}
-	return f
+	return f, nil
 }
 
 // usableIP reports whether an address can be a device (not unspecified,
@@ -271,87 +301,95 @@ func countRules(want map[policyKey]uint64) map[string]int {
 	return m
 }
 
-// TestDetectPolicyAcrossCaptures learns on one Modbus capture and detects
-// on another, and checks that the policy alerts are exactly what tshark's
-// view of the two captures predicts.
-func TestDetectPolicyAcrossCaptures(t *testing.T) {
-	needTool(t, "tshark")
-	ck := newChecker(t)
-	for _, c := range []struct {
-		learn, detect string
-		// minimum expected alerts per rule: the case must test something
-		min map[string]int
-	}{
-		// Same devices (141.81.0.10 polling 14 servers); the longer capture
-		// adds Write Multiple Registers (FC 16) to .44 and .46 and reads
-		// beyond the learned ranges.
-		{"mixed-ot-it/mb2.pcap", "modbus/ModbusTCP.pcap",
-			map[string]int{alert.RuleUnpermittedFunc: 2, alert.RuleModbusRange: 1}},
-		// Other devices altogether: every Modbus device, pair, served port,
-		// function and range is new.
-		{"mixed-ot-it/mb2.pcap", "modbus/modbus_test.pcap",
-			map[string]int{alert.RuleNewAsset: 6, alert.RuleNewCommunication: 5, alert.RuleNewPort: 1,
-				alert.RuleUnpermittedFunc: 5, alert.RuleModbusRange: 1}},
-	} {
-		t.Run(filepath.Base(c.learn)+"→"+filepath.Base(c.detect), func(t *testing.T) {
-			t.Parallel()
-			lp, dp := pcapPath(t, c.learn), pcapPath(t, c.detect)
-			want := expectModbusPolicy(t, tsharkModbus(t, lp), tsharkModbus(t, dp))
-			n := countRules(want)
-			for rule, m := range c.min {
-				if n[rule] < m {
-					t.Fatalf("tshark predicts %d %s alerts, the case needs ≥ %d", n[rule], rule, m)
-				}
-			}
-			r := ck.run(t, []string{dp}, analyze.DetectOptions{Learn: []string{lp}})
-			comparePolicy(t, r.alerts, want)
-			t.Logf("%d policy alerts as tshark predicts: %v", len(want), n)
-		})
-	}
-}
-
-// TestDetectPolicySplitCapture cuts ModbusTCP.pcap in two by time with
-// editcap, learns on the first part and detects on the second, and checks
-// that the policy alerts are exactly the second part's traffic that the
-// first part lacks, computed from tshark's fields of each part. The cut is
-// at the first third: the Write Multiple Registers requests (33–35 s into
-// the capture) fall in the second part.
-func TestDetectPolicySplitCapture(t *testing.T) {
+// TestDetectPolicyModbus checks the policy engine on real Modbus traffic:
+// learning on one capture and detecting on another, the policy alerts must
+// be exactly what tshark's view of the two captures predicts
+// (expectModbusPolicy), with their counts.
+//
+//   - mb2.pcap → ModbusTCP.pcap: the same devices (141.81.0.10 polling 14
+//     servers); the longer capture adds Write Multiple Registers (FC 16) to
+//     .44 and .46 and reads beyond the learned ranges.
+//   - mb2.pcap → modbus_test.pcap: other devices altogether: every Modbus
+//     device, pair, served port, function and range is new.
+//   - ModbusTCP.pcap cut in two by time with editcap, at the first third:
+//     learning on the first part, the alerts on the second are the traffic
+//     the first part lacks, computed from tshark's fields of each part; the
+//     FC 16 writes (33–35 s into the capture) fall in the second part.
+func TestDetectPolicyModbus(t *testing.T) {
+	t.Parallel()
 	needTool(t, "tshark")
 	needTool(t, "editcap")
 	ck := newChecker(t)
-	full := pcapPath(t, "modbus/ModbusTCP.pcap")
-	s, err := analyze.Run(context.Background(), []string{full}, analyze.Options{Registry: all.Registry(), NoFields: true})
+	mb2, tcp, test := pcapPath(t, "mixed-ot-it/mb2.pcap"), pcapPath(t, "modbus/ModbusTCP.pcap"),
+		pcapPath(t, "modbus/modbus_test.pcap")
+
+	// The cut, at the first third of ModbusTCP.pcap's span.
+	raw, err := os.ReadFile(tcp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut := s.First.Add(s.Last.Sub(s.First) / 3)
+	_, times, err := snippetFrames(raw) // a classic pcap file, like the snippets
+	if err != nil || len(times) == 0 {
+		t.Fatalf("reading %s: %d frames: %v", tcp, len(times), err)
+	}
+	cut := times[0].Add(times[len(times)-1].Sub(times[0]) / 3)
 	at := fmt.Sprintf("%d.%09d", cut.Unix(), cut.Nanosecond())
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "first.pcap"), filepath.Join(dir, "second.pcap")
-	for _, c := range [][]string{{"-B", at, full, first}, {"-A", at, full, second}} {
+	for _, c := range [][]string{{"-B", at, tcp, first}, {"-A", at, tcp, second}} {
 		if out, err := exec.Command("editcap", c...).CombinedOutput(); err != nil {
 			t.Fatalf("editcap %v: %v: %s", c, err, out)
 		}
 	}
-	lf, df := tsharkModbus(t, first), tsharkModbus(t, second)
-	if len(lf.reqs) == 0 || len(df.reqs) == 0 {
-		t.Fatalf("%d and %d Modbus requests in the parts", len(lf.reqs), len(df.reqs))
+	facts := map[string]*modbusFacts{}
+	paths := []string{mb2, tcp, test, first, second}
+	for i, f := range tsharkModbus(t, paths...) {
+		facts[paths[i]] = f
 	}
-	want := expectModbusPolicy(t, lf, df)
-	n := countRules(want)
-	if n[alert.RuleUnpermittedFunc] != 2 || n[alert.RuleModbusRange] == 0 {
-		t.Fatalf("tshark predicts %v: the cut at %s does not put the FC 16 writes (only) in the second part", n,
-			cut.Format(time.RFC3339Nano))
+	if len(facts[first].reqs) == 0 || len(facts[second].reqs) == 0 {
+		t.Fatalf("%d and %d Modbus requests in the parts", len(facts[first].reqs), len(facts[second].reqs))
 	}
-	r := ck.run(t, []string{second}, analyze.DetectOptions{Learn: []string{first}})
-	if r.det.LearnSummary == nil || r.det.LearnSummary.Packets+r.sum.Packets != s.Packets {
-		t.Errorf("the parts hold %d + %d packets, the capture %d", r.det.LearnSummary.Packets, r.sum.Packets, s.Packets)
+
+	for _, c := range []struct {
+		name          string
+		learn, detect string
+		// expected alerts per rule, at least: the case must test something
+		min map[string]int
+		// alerts per rule, exactly (when set)
+		exact map[string]int
+	}{
+		{"mb2→ModbusTCP", mb2, tcp, map[string]int{alert.RuleUnpermittedFunc: 2, alert.RuleModbusRange: 1}, nil},
+		{"mb2→modbus_test", mb2, test, map[string]int{alert.RuleNewAsset: 6, alert.RuleNewCommunication: 5,
+			alert.RuleNewPort: 1, alert.RuleUnpermittedFunc: 5, alert.RuleModbusRange: 1}, nil},
+		{"ModbusTCP cut in two", first, second, map[string]int{alert.RuleModbusRange: 1},
+			map[string]int{alert.RuleUnpermittedFunc: 2, alert.RuleNewAsset: 0, alert.RuleNewCommunication: 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			want := expectModbusPolicy(t, facts[c.learn], facts[c.detect])
+			n := countRules(want)
+			for rule, m := range c.min {
+				if n[rule] < m {
+					t.Fatalf("tshark predicts %d %s alerts, the case needs ≥ %d: %v", n[rule], rule, m, n)
+				}
+			}
+			for rule, m := range c.exact {
+				if n[rule] != m {
+					t.Fatalf("tshark predicts %d %s alerts, the case needs %d: %v (cut at %s)", n[rule], rule, m, n,
+						cut.Format(time.RFC3339Nano))
+				}
+			}
+			r := ck.run(t, []string{c.detect}, analyze.DetectOptions{Learn: []string{c.learn}})
+			comparePolicy(t, r.alerts, want)
+			if bad := ofEngine(r.alerts, alert.EngineProtocol); len(bad) > 0 {
+				t.Errorf("protocol alerts on clean Modbus traffic:%s", describe(bad))
+			}
+			if c.learn == first && r.det.LearnSummary.Packets+r.sum.Packets != uint64(len(times)) {
+				t.Errorf("the parts hold %d + %d packets, the capture %d", r.det.LearnSummary.Packets, r.sum.Packets,
+					len(times))
+			}
+			t.Logf("%d + %d requests; %d policy alerts as tshark predicts: %v", len(facts[c.learn].reqs),
+				len(facts[c.detect].reqs), len(want), n)
+		})
 	}
-	comparePolicy(t, r.alerts, want)
-	if bad := ofEngine(r.alerts, alert.EngineProtocol); len(bad) > 0 {
-		t.Errorf("protocol alerts on a clean capture cut in two:%s", describe(bad))
-	}
-	t.Logf("cut at %s: %d + %d requests; %d policy alerts as tshark predicts: %v",
-		cut.Format(time.RFC3339Nano), len(lf.reqs), len(df.reqs), len(want), n)
 }

@@ -94,6 +94,7 @@ var programmingCases = []programmingCase{
 // transfer itself (the source becomes a programming device) nor when the
 // source is configured as one.
 func TestDetectUnauthorizedProgramming(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	for _, c := range programmingCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,6 +146,7 @@ func TestDetectUnauthorizedProgramming(t *testing.T) {
 // ARP, STP, CDP, LLDP, IGMP and NetBIOS: the transfer never reached the
 // wire), so they cannot and do not raise a programming alert.
 func TestDetectProgrammingFailuresHaveNoCIP(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	for _, c := range []string{"enip-cip/EIP-SoftwareDownloadFailure.pcap", "enip-cip/EIP-SoftwareUploadFailure.pcap"} {
 		t.Run(c, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 // malformed to 192.168.0.2:20000, one TCP connection each, and the
 // outstation never answers.
 func TestDetectMalformedDNP3(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	p := pcapPath(t, "dnp3/DNP3-Malformed.pcap")
 	r := ck.run(t, []string{p}, analyze.DetectOptions{})
@@ -64,6 +65,7 @@ var cleanCaptures = []string{
 // every OT protocol raise no protocol-violation alert, and that tshark
 // indeed finds no malformed frame in them.
 func TestDetectCleanCapturesNoProtocolAlerts(t *testing.T) {
+	t.Parallel()
 	ck := newChecker(t)
 	t.Run("tshark", func(t *testing.T) {
 		t.Parallel()

@@ -50,6 +50,7 @@ func sharedCaptures(tb testing.TB) []string {
 // facts) and on the ../shared captures when present. The other engines
 // still run; only the policy engine must be silent.
 func TestDetectSelfLearnNoPolicyAlerts(t *testing.T) {
+	t.Parallel()
 	root := dissectortest.RepoRoot(t)
 	var caps []string
 	for _, c := range dissectortest.Captures(t, "") {
