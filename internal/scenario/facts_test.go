@@ -3,11 +3,11 @@
 package scenario
 
 import (
-	"fmt"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
