@@ -54,11 +54,18 @@ bench_file() {
   local raw; raw=$(awk '/BenchmarkRawRead/ {for (i=1;i<=NF;i++) if ($(i+1)=="pkts/s") print $i}' .bench/go-$label.txt)
 
   echo "-- inventory share of the per-packet cost (whole analysis, one core):"
-  OTWATCH_BENCH_PCAP="$PWD/$f" GOMAXPROCS=1 go test ./sensor/analyze/ -run '^$' -bench 'Analyze' -benchtime 3x \
+  OTWATCH_BENCH_PCAP="$PWD/$f" GOMAXPROCS=1 go test ./sensor/analyze/ -run '^$' -bench 'Analyze$|AnalyzeInventory$' -benchtime 3x \
     | tee .bench/inv-$label.txt | grep -E '^Benchmark'
   awk '/BenchmarkAnalyze-|BenchmarkAnalyze / {for (i=1;i<=NF;i++) if ($(i+1)=="ns/pkt") a=$i}
        /BenchmarkAnalyzeInventory/ {for (i=1;i<=NF;i++) if ($(i+1)=="ns/pkt") b=$i}
        END {if (a > 0) printf "  with inventory / without                %6.2f\n", b/a}' .bench/inv-$label.txt
+  echo "-- detection engines' cost (whole analysis, one core; baseline learned on the file, operational, default rules):"
+  OTWATCH_BENCH_PCAP="$PWD/$f" GOMAXPROCS=1 go test ./sensor/analyze/ -run '^$' -bench 'AnalyzeDetect$|AnalyzeNoDetect$' \
+    -benchtime 3x | tee .bench/det-$label.txt | grep -E '^Benchmark'
+  awk '$1 ~ /^BenchmarkAnalyzeNoDetect(-[0-9]+)?$/ {for (i=1;i<=NF;i++) {if ($(i+1)=="pkts/s") a=$i; if ($(i+1)=="pkts/cpu-s") c=$i}}
+       $1 ~ /^BenchmarkAnalyzeDetect(-[0-9]+)?$/ {for (i=1;i<=NF;i++) {if ($(i+1)=="pkts/s") b=$i; if ($(i+1)=="pkts/cpu-s") d=$i}}
+       END {if (a > 0 && c > 0) printf "  with detection / without, pkts/s         %6.2f  (goal >= 0.80)\n  with detection / without, pkts/cpu-s     %6.2f\n", b/a, d/c}' \
+    .bench/det-$label.txt
   echo "-- whole binaries on the file (wall time, best of 3):"
   local t_ot; t_ot=$(seconds env GOMAXPROCS=1 bin/otsensor analyze --progress never "$f")
   report "otsensor analyze (1 core)" "$n" "$t_ot"

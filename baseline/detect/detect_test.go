@@ -387,6 +387,28 @@ func TestModbusUnitSweep(t *testing.T) {
 	}
 }
 
+func TestModbusUnitSweepAcrossConnections(t *testing.T) {
+	// Two connections between the same hosts share one window, also after
+	// Tick swept an expired one.
+	r := newRig(t, detect.Config{})
+	gw := port(ep("10.0.1.50", 0x50), 502)
+	a := r.newFlow(dissect.TransportTCP, port(evil, 52000), gw, t0)
+	for u := uint32(1); u <= 5; u++ {
+		r.eng.Transaction(modbusRead(a, t0.Add(time.Duration(u)*time.Second), u, 0, 1), nil)
+	}
+	r.eng.Tick(t0.Add(5 * time.Minute)) // the window of units 1–5 ends
+	at := t0.Add(6 * time.Minute)
+	b := r.newFlow(dissect.TransportTCP, port(evil, 52001), gw, at)
+	for u := uint32(11); u <= 15; u++ {
+		r.eng.Transaction(modbusRead(b, at.Add(time.Duration(u)*time.Second), u, 0, 1), nil)
+		r.eng.Transaction(modbusRead(a, at.Add(time.Duration(u)*time.Second), u+10, 0, 1), nil)
+	}
+	r.one(alert.RuleModbusUnitSweep)
+	if a := r.one(alert.RuleModbusUnitSweep); !strings.Contains(a.Evidence[0].Detail, "10 unit IDs") {
+		t.Errorf("unit sweep over two connections: %+v", a)
+	}
+}
+
 func opcFind(f *dissect.Flow, at time.Time, name string) *dissect.Transaction {
 	return &dissect.Transaction{Time: at, RespTime: at.Add(5 * time.Millisecond), Flow: f, Protocol: "opcua",
 		Requester: dissect.ToServer, Op: dissect.OpIdentify, Function: 422, FuncName: name, Status: dissect.StatusOK,

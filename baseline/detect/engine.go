@@ -114,14 +114,11 @@ type Engine struct {
 	stats    Stats
 	snip     Snipper // of the input being processed
 	pendUnm  map[uint64][]pendingReq
-	latest   time.Time                // the latest packet time seen
-	answered map[learn.Host]time.Time // the last response time per server
-
-	// one-entry cache of the last transaction's flow
-	lastFlow      uint64
-	lastClient    learn.Host
-	lastServer    learn.Host
-	lastOT, lastL bool
+	latest   time.Time                 // the latest packet time seen
+	answered map[learn.Host]*time.Time // the last response time per server
+	flows    []flowSlot                // by flow ID (flowcache.go)
+	profiles bool                      // periodicity or bandwidth on: channels are checked
+	verdicts []verdict                 // transactions the baseline knew
 }
 
 type scanKey struct {
@@ -170,8 +167,8 @@ func New(cfg Config, base *learn.Baseline, book *alert.Book, opt Options) (*Engi
 		otNets: map[netip.Prefix]struct{}{}, otHosts: map[learn.Host]struct{}{},
 		ipToMAC: map[netip.Addr]arpBinding{}, macToIP: map[[6]byte]arpBinding{},
 		offBand: map[learn.Channel]uint8{}, ifaces: map[string]time.Time{}, pendUnm: map[uint64][]pendingReq{},
-		answered: map[learn.Host]time.Time{},
-		stats:    Stats{Raised: map[string]uint64{}}}
+		answered: map[learn.Host]*time.Time{}, flows: make([]flowSlot, flowSlots), verdicts: make([]verdict, verdictSlots),
+		stats: Stats{Raised: map[string]uint64{}}}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -182,6 +179,7 @@ func New(cfg Config, base *learn.Baseline, book *alert.Book, opt Options) (*Engi
 			e.sev[r.ID], _ = alert.ParseSeverity(rc.Severity)
 		}
 	}
+	e.profiles = e.on[alert.RulePeriodicity] || e.on[alert.RuleBandwidth]
 	max := cfg.MaxTracked
 	for _, t := range []interface{ init(int) }{&e.malform, &e.addrScan, &e.portScan, &e.plcScan, &e.arpScan,
 		&e.logins, &e.dos, &e.restarts, &e.unresp, &e.iec104, &e.units, &e.opc} {
@@ -743,7 +741,7 @@ func (e *Engine) unanswered(dst *dissect.Endpoint, server learn.Host, proto stri
 	if server.IP.IsValid() && !usable(server.IP) || !server.IP.IsValid() && !usableMAC(server.MAC) {
 		return // broadcast and multicast requests are answered by whoever is there
 	}
-	if last := e.answered[server]; !last.IsZero() && !last.Before(ev.Time) {
+	if last := e.answered[server]; last != nil && !last.IsZero() && !last.Before(ev.Time) {
 		return // the device answered something after this request was sent
 	}
 	if n, fire := e.unresp.count(server, t, e.th.UnresponsiveWindow.D(), e.th.UnresponsiveCount, &e.stats.TrackDropped); fire {

@@ -27,23 +27,16 @@ func (e *Engine) Transaction(t *dissect.Transaction, snip Snipper) {
 		e.latest = t.Time
 	}
 	f := t.Flow
-	var client, server learn.Host
-	var ot bool
-	if f.ID == e.lastFlow && f.ID != 0 {
-		client, server, ot = e.lastClient, e.lastServer, e.lastOT
-	} else {
-		client, server = hostOf(&f.Client), hostOf(&f.Server)
-		ot = e.cfg.OTProtocols[t.Protocol]
-		e.lastFlow, e.lastClient, e.lastServer, e.lastOT, e.lastL = f.ID, client, server, ot, false
-	}
+	fs := e.slot(f, t.Protocol)
+	client, server, ot := fs.client, fs.server, fs.ot
 	src, dst := sides(t)
 	srcH, dstH := client, server
 	if t.Requester != dissect.ToServer {
 		srcH, dstH = server, client
 	}
-	if ot && !e.lastL {
+	if ot && (!fs.marked || !fs.markedLearning && e.base.Learning()) {
 		// An OT protocol marks both devices (and their subnets) as OT.
-		e.lastL = true
+		fs.marked, fs.markedLearning = true, e.base.Learning()
 		for _, h := range [2]learn.Host{client, server} {
 			if _, ok := e.otHosts[h]; !ok && h.Valid() && (!h.IP.IsValid() || usable(h.IP)) && len(e.otHosts) < e.cfg.MaxTracked {
 				e.otHosts[h] = struct{}{}
@@ -57,9 +50,9 @@ func (e *Engine) Transaction(t *dissect.Transaction, snip Snipper) {
 	trig := alert.Trigger{FlowID: f.ID, Frame: t.Frame}
 	if t.Status != dissect.StatusOrphan {
 		if ot {
-			e.policyOT(t, f, src, dst, srcH, dstH, trig)
+			e.policyOT(t, f, fs, src, dst, srcH, dstH, trig)
 			e.operational(t, src, dst, dstH, trig)
-			e.malware(t, src, dst, trig)
+			e.malware(t, fs, src, dst, trig)
 			if identifyRequest(t) && t.Requester == dissect.ToServer {
 				e.plcScanCheck(t, src, srcH, trig)
 			}
@@ -82,9 +75,19 @@ func (e *Engine) Transaction(t *dissect.Transaction, snip Snipper) {
 				// few lost requests say.
 				e.unresp.forget(dstH)
 			}
-			if t.Requester == dissect.ToServer && t.Status != dissect.StatusUnmatched && !t.RespTime.IsZero() &&
-				(len(e.answered) < e.cfg.MaxTracked || !e.answered[dstH].IsZero()) && t.RespTime.After(e.answered[dstH]) {
-				e.answered[dstH] = t.RespTime
+			if t.Requester == dissect.ToServer && t.Status != dissect.StatusUnmatched && !t.RespTime.IsZero() {
+				// dstH is the flow's server: its entry is kept in the slot.
+				last := fs.answered
+				if last == nil {
+					if last = e.answered[dstH]; last == nil && len(e.answered) < e.cfg.MaxTracked {
+						last = new(time.Time)
+						e.answered[dstH] = last
+					}
+					fs.answered = last
+				}
+				if last != nil && t.RespTime.After(*last) {
+					*last = t.RespTime
+				}
 			}
 		}
 	}
@@ -104,8 +107,8 @@ func (e *Engine) Transaction(t *dissect.Transaction, snip Snipper) {
 
 // policyOT runs the policy checks on an OT transaction (and feeds the
 // channel profiles).
-func (e *Engine) policyOT(t *dissect.Transaction, f *dissect.Flow, src, dst *dissect.Endpoint, srcH, dstH learn.Host,
-	trig alert.Trigger) {
+func (e *Engine) policyOT(t *dissect.Transaction, f *dissect.Flow, fs *flowSlot, src, dst *dissect.Endpoint, srcH,
+	dstH learn.Host, trig alert.Trigger) {
 	pair := learn.Pair{Client: hostOf(&f.Client), Server: hostOf(&f.Server), Transport: uint8(f.Transport),
 		Port: f.Server.Port}
 	if f.Transport == dissect.TransportL2 {
@@ -114,7 +117,12 @@ func (e *Engine) policyOT(t *dissect.Transaction, f *dissect.Flow, src, dst *dis
 	op := learn.Op{Pair: pair, Protocol: t.Protocol, Function: t.Function}
 	op.Sub, op.HasSub = subOf(t)
 	policy := !e.cfg.NoPolicy
-	if !e.base.Op(op, t.Time) && policy {
+	// A transaction the baseline knew, unchanged since: skip the lookups.
+	v := e.verdictOf(t, fs, &op)
+	cached := e.verdictSlot(&v)
+	known := f.ID != 0 && *cached == v
+	opKnown := known || e.base.Op(op, t.Time)
+	if !opKnown && policy {
 		detail := "operation not in the pair's baseline"
 		if op.HasSub {
 			detail += " (object " + strconv.FormatUint(uint64(op.Sub), 10) + ")"
@@ -130,9 +138,10 @@ func (e *Engine) policyOT(t *dissect.Transaction, f *dissect.Flow, src, dst *dis
 			fn: funcLabel(t), t: t.Time, trig: trig, items: []string{learn.OpKey(op)}, extraT: extra,
 			ev: txEvidence(t, detail)})
 	}
-	if t.HasAddr && t.Protocol == "modbus" {
+	rangeKnown := true
+	if t.HasAddr && t.Protocol == "modbus" && !known {
 		sp := learn.Space{Pair: pair, Protocol: t.Protocol, Unit: t.Unit, Name: t.AddrSpace}
-		if !e.base.InRange(sp, t.AddrStart, t.AddrEnd, t.Time) && policy {
+		if rangeKnown = e.base.InRange(sp, t.AddrStart, t.AddrEnd, t.Time); !rangeKnown && policy {
 			r := learn.Range{Start: t.AddrStart, End: t.AddrEnd}
 			e.raise(cand{rule: alert.RuleModbusRange, title: t.AddrSpace + " " + strconv.FormatUint(uint64(r.Start), 10) +
 				"–" + strconv.FormatUint(uint64(r.End), 10) + " on " + dstH.String() + " unit " +
@@ -141,6 +150,10 @@ func (e *Engine) policyOT(t *dissect.Transaction, f *dissect.Flow, src, dst *dis
 				t:  t.Time, trig: trig, items: []string{learn.RangeKey(sp, r)},
 				ev: txEvidence(t, "range outside "+rangesString(e.base.Ranges(sp)))})
 		}
+	}
+	if !known && opKnown && rangeKnown && f.ID != 0 {
+		v.gen = e.base.Generation() // learning may have just added them
+		*cached = v
 	}
 	if t.Op == dissect.OpProgram && t.Requester == dissect.ToServer {
 		ok := e.base.Flag(srcH, learn.FlagProgrammer, false, t.Time) || (srcH.IP.IsValid() &&
@@ -152,7 +165,7 @@ func (e *Engine) policyOT(t *dissect.Transaction, f *dissect.Flow, src, dst *dis
 				ev: txEvidence(t, "source is not a programming device")})
 		}
 	}
-	if t.Requester == dissect.ToServer && (e.on[alert.RulePeriodicity] || e.on[alert.RuleBandwidth] || e.base.Learning()) {
+	if t.Requester == dissect.ToServer && (e.profiles || e.base.Learning()) {
 		e.channel(t, op, src, dst, trig)
 	}
 }
@@ -256,7 +269,7 @@ func (e *Engine) operational(t *dissect.Transaction, src, dst *dissect.Endpoint,
 }
 
 // malware checks the ICS malware behaviour signatures.
-func (e *Engine) malware(t *dissect.Transaction, src, dst *dissect.Endpoint, trig alert.Trigger) {
+func (e *Engine) malware(t *dissect.Transaction, fs *flowSlot, src, dst *dissect.Endpoint, trig alert.Trigger) {
 	if t.Requester != dissect.ToServer || !src.IP.IsValid() {
 		return
 	}
@@ -274,8 +287,20 @@ func (e *Engine) malware(t *dissect.Transaction, src, dst *dissect.Endpoint, tri
 		}
 	case "modbus":
 		if t.HasUnit {
-			if n, fire := e.units.distinct(hostPair{src.IP, dst.IP}, uint64(t.Unit), t.Time, e.th.ModbusUnitWindow.D(),
-				e.th.ModbusUnits, &e.stats.TrackDropped); fire {
+			// The flow's window, kept in its slot: requests go from the
+			// flow's client to its server.
+			w := e.th.ModbusUnitWindow.D()
+			x := fs.units
+			if x == nil || x.dead {
+				x = e.units.get(hostPair{src.IP, dst.IP}, t.Time, w, &e.stats.TrackDropped)
+				fs.units = x
+			} else {
+				x.renew(t.Time, w)
+			}
+			if x == nil {
+				break
+			}
+			if n, fire := x.distinct(uint64(t.Unit), e.th.ModbusUnits); fire {
 				e.raise(cand{rule: alert.RuleModbusUnitSweep, title: src.IP.String() + " → " + dst.IP.String(),
 					src: e.device(src), dst: e.device(dst), proto: t.Protocol, t: t.Time, trig: trig,
 					ev: txEvidence(t, strconv.Itoa(n)+" unit IDs within "+e.th.ModbusUnitWindow.D().String())})

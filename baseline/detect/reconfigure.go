@@ -30,6 +30,7 @@ func (e *Engine) Reconfigure(cfg Config) error {
 		cfg.MaxTracked = e.cfg.MaxTracked
 	}
 	e.cfg, e.th = cfg, cfg.Thresholds
+	clear(e.flows) // they hold whether a protocol is OT
 	for _, r := range alert.Catalogue() {
 		e.on[r.ID] = cfg.Enabled(r.ID)
 		e.sev[r.ID] = r.Severity
@@ -37,6 +38,7 @@ func (e *Engine) Reconfigure(cfg Config) error {
 			e.sev[r.ID], _ = alert.ParseSeverity(rc.Severity)
 		}
 	}
+	e.profiles = e.on[alert.RulePeriodicity] || e.on[alert.RuleBandwidth]
 	e.custom = make([]tracker[netip.Addr], len(cfg.Custom))
 	for i := range e.custom {
 		e.custom[i].init(cfg.MaxTracked)

@@ -9,6 +9,9 @@ type win struct {
 	n     int
 	vals  map[uint64]struct{}
 	fired bool
+	// dead: swept or forgotten, no longer in its tracker (for callers
+	// that keep a pointer to a window, see flowSlot)
+	dead bool
 }
 
 // tracker keeps tumbling windows per key, capped at max keys: when full,
@@ -42,11 +45,16 @@ func (tr *tracker[K]) get(k K, t time.Time, w time.Duration, dropped *uint64) *w
 		tr.m[k] = x
 		return x
 	}
+	x.renew(t, w)
+	return x
+}
+
+// renew starts a new window at t when t is outside the current one.
+func (x *win) renew(t time.Time, w time.Duration) {
 	if t.Sub(x.start) > w || t.Before(x.start.Add(-w)) {
 		x.start, x.n, x.fired = t, 0, false
 		clear(x.vals)
 	}
-	return x
 }
 
 // count adds an event and reports the count, and true the first time it
@@ -72,6 +80,12 @@ func (tr *tracker[K]) distinct(k K, v uint64, t time.Time, w time.Duration, thr 
 	if x == nil {
 		return 0, false
 	}
+	return x.distinct(v, thr)
+}
+
+// distinct adds value v to the window x, renewed by the caller, as
+// tracker.distinct does.
+func (x *win) distinct(v uint64, thr int) (int, bool) {
 	if x.fired {
 		return len(x.vals), false
 	}
@@ -90,6 +104,7 @@ func (tr *tracker[K]) distinct(k K, v uint64, t time.Time, w time.Duration, thr 
 func (tr *tracker[K]) sweep(now time.Time) {
 	for k, x := range tr.m {
 		if now.Sub(x.start) > tr.maxWin {
+			x.dead = true
 			delete(tr.m, k)
 		}
 	}
@@ -99,4 +114,9 @@ func (tr *tracker[K]) sweep(now time.Time) {
 func (tr *tracker[K]) len() int { return len(tr.m) }
 
 // forget drops a key's window.
-func (tr *tracker[K]) forget(k K) { delete(tr.m, k) }
+func (tr *tracker[K]) forget(k K) {
+	if x := tr.m[k]; x != nil {
+		x.dead = true
+		delete(tr.m, k)
+	}
+}

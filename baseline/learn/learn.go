@@ -292,6 +292,7 @@ type Baseline struct {
 	// time moved); sets of values, so that a sighting does not build a key
 	seenDev  map[Host]struct{}
 	seenPair map[Pair]struct{}
+	gen      uint64 // see Generation
 }
 
 type credKey struct {
@@ -363,6 +364,7 @@ func (b *Baseline) room() bool {
 }
 
 func (b *Baseline) added(key string, now time.Time) {
+	b.gen++
 	b.items++
 	b.newPerDay[day(now)]++
 	b.dirty[key] = true
@@ -469,6 +471,11 @@ func (b *Baseline) Device(h Host, now time.Time) (known bool) {
 	b.added(DeviceKey(h), now)
 	return true
 }
+
+// Generation changes whenever an item is added to or removed from the
+// baseline (or a register range grows), so that a caller may cache the
+// answers of the observers for as long as it stays the same.
+func (b *Baseline) Generation() uint64 { return b.gen }
 
 // HasDevice reports whether h is in the baseline, without learning.
 func (b *Baseline) HasDevice(h Host) bool { return b.devices[h] != nil }
@@ -671,6 +678,7 @@ func (b *Baseline) addRange(s Space, r Range, now time.Time) bool {
 		b.newPerDay[day(now)]++
 	}
 	b.dirty[SpaceKey(s)] = true
+	b.gen++
 	return true
 }
 
@@ -1078,6 +1086,7 @@ func (b *Baseline) Remove(key string) error {
 		return fmt.Errorf("learn: unknown item key %q", key)
 	}
 	if found {
+		b.gen++
 		b.items--
 		b.dirty[key] = false
 	}
