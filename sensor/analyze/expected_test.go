@@ -29,7 +29,7 @@ func TestFrameCountsMatchTshark(t *testing.T) {
 	if len(caps) < 150 {
 		t.Fatalf("only %d captures found under pcaps/", len(caps))
 	}
-	for _, c := range caps {
+	for _, c := range sample(t, caps) {
 		t.Run(strings.TrimPrefix(c, "pcaps/"), func(t *testing.T) {
 			t.Parallel()
 			exp := dissectortest.LoadExpected(t, c)
