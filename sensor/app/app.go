@@ -24,6 +24,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -401,6 +402,10 @@ func (a *App) load(ctx context.Context) error {
 	}
 	a.log.Info("app: sensor state loaded", "devices", len(recs), "baseline_items", len(items),
 		"mode", base.Mode().String(), "connections", len(conns))
+	// Loading decodes every stored alert and device once; most of that is
+	// garbage now. Hand it back to the OS instead of keeping the peak
+	// resident for the life of the sensor (a Pi has little memory).
+	debug.FreeOSMemory()
 	return nil
 }
 
