@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/otwatch/otwatch/baseline/alert"
@@ -143,87 +142,7 @@ type AlertFilter struct {
 // seen first, and how many match in all. The alerts come without their
 // snippets (see AlertSnippet).
 func (s *Store) ListAlerts(ctx context.Context, f AlertFilter) ([]*alert.Alert, int, error) {
-	var where []string
-	var args []any
-	if f.Status != "" {
-		v, err := alert.ParseStatus(f.Status)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-		}
-		where, args = append(where, "status = ?"), append(args, v.String())
-	}
-	if f.Severity != "" {
-		v, err := alert.ParseSeverity(f.Severity)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-		}
-		where, args = append(where, "severity = ?"), append(args, v.String())
-	}
-	if f.Engine != "" {
-		v, err := alert.ParseEngine(f.Engine)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-		}
-		where, args = append(where, "engine = ?"), append(args, v.String())
-	}
-	if f.Rule != "" {
-		where, args = append(where, "rule = ?"), append(args, f.Rule)
-	}
-	if f.IP != "" {
-		where, args = append(where, "(src_ip = ? OR dst_ip = ?)"), append(args, f.IP, f.IP)
-	}
-	if !f.Since.IsZero() {
-		where, args = append(where, "last_ns >= ?"), append(args, f.Since.UnixNano())
-	}
-	if f.Offset < 0 {
-		return nil, 0, fmt.Errorf("store: listing alerts: negative offset %d", f.Offset)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
-	if limit > MaxListLimit {
-		limit = MaxListLimit
-		s.n.listCapped.Add(1)
-	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
-
-	// One read transaction: the page and the total come from one snapshot.
-	tx, err := s.reader.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // read-only; nothing to undo
-	var total int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM alerts"+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: listing alerts: counting: %w", err)
-	}
-	rows, err := tx.QueryContext(ctx, "SELECT id, doc FROM alerts"+cond+
-		" ORDER BY last_ns DESC, id LIMIT ? OFFSET ?", append(args, limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-	}
-	defer rows.Close()
-	as := make([]*alert.Alert, 0, min(limit, total))
-	for rows.Next() {
-		var id string
-		var doc []byte
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-		}
-		a, err := decodeAlert(id, doc)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-		}
-		as = append(as, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("store: listing alerts: %w", err)
-	}
-	return as, total, nil
+	return s.listAlerts(ctx, f, nil, nil, false, false)
 }
 
 // AlertSnippet returns the pcap snippet of alert id: nil when the alert has
