@@ -18,10 +18,13 @@ func (s *sliceStore) LoadAlerts(context.Context) ([]*Alert, error) {
 	}
 	return out, nil
 }
-func (s *sliceStore) SaveAlerts(_ context.Context, as []*Alert) error { s.as = append(s.as, as...); return nil }
-func (s *sliceStore) LoadMutes(context.Context) ([]Mute, error)       { return nil, nil }
-func (s *sliceStore) SaveMute(context.Context, Mute) error            { return nil }
-func (s *sliceStore) DeleteMute(context.Context, string) error        { return nil }
+func (s *sliceStore) SaveAlerts(_ context.Context, as []*Alert) error {
+	s.as = append(s.as, as...)
+	return nil
+}
+func (s *sliceStore) LoadMutes(context.Context) ([]Mute, error) { return nil, nil }
+func (s *sliceStore) SaveMute(context.Context, Mute) error      { return nil }
+func (s *sliceStore) DeleteMute(context.Context, string) error  { return nil }
 
 func TestLoadKeepsOpenAndRecentClosedAndFetchesTheRest(t *testing.T) {
 	r := MustRule(RulePLCStop)
