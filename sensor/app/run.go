@@ -121,15 +121,22 @@ func (a *App) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Stop the reads, let the workers finish with the packets they
+			// hold (an AF_PACKET frame lives in the ring), then free.
 			a.pipeMu.Lock()
 			for _, f := range a.ifaces {
-				f.close()
+				f.stop()
 			}
 			a.pipeMu.Unlock()
 			if pdone != nil {
 				<-pdone
 				close(a.captureDone)
 			}
+			a.pipeMu.Lock()
+			for _, f := range a.ifaces {
+				f.close()
+			}
+			a.pipeMu.Unlock()
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			_, ferr := a.flush(fctx)
 			cancel()

@@ -54,6 +54,20 @@ func (f *iface) close() {
 	}
 }
 
+// stop ends the reads of the interface's sources: those that can stop
+// without freeing the memory of the last packet (AF_PACKET rings) are
+// stopped, the others (files, replays: they copy) closed. The caller closes
+// everything once the workers are done.
+func (f *iface) stop() {
+	for _, s := range f.srcs {
+		if st, ok := s.(capture.Stopper); ok {
+			st.Stop()
+		} else {
+			s.Close()
+		}
+	}
+}
+
 // tracked wraps a source to record its interface's last packet time.
 type tracked struct {
 	capture.Source

@@ -168,8 +168,9 @@ type afSource struct {
 	link   LinkType
 	source int
 
-	mu     sync.Mutex // held by Next while it uses tp; Close takes it to free tp
-	closed atomic.Bool
+	mu      sync.Mutex // held by Next while it uses tp; Close takes it to free tp
+	closed  atomic.Bool
+	stopped atomic.Bool // Stop: Next returns ErrClosed, the ring stays mapped
 
 	packets atomic.Uint64
 	bytes   atomic.Uint64
@@ -186,7 +187,7 @@ func (s *afSource) Next(p *Packet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		if s.closed.Load() {
+		if s.closed.Load() || s.stopped.Load() {
 			return ErrClosed
 		}
 		data, ci, err := s.tp.ZeroCopyReadPacketData()
@@ -239,6 +240,11 @@ func (s *afSource) kernelStatsLocked() Stats {
 	}
 	return k
 }
+
+// Stop implements Stopper: a Next waiting on an idle interface returns
+// ErrClosed within the poll timeout, and the frame the last Next returned
+// stays readable until Close.
+func (s *afSource) Stop() { s.stopped.Store(true) }
 
 // Close implements Source. It waits for a Next in progress (at most the poll
 // timeout), keeps the final counters and frees the socket and its ring.

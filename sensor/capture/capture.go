@@ -108,6 +108,15 @@ type Source interface {
 	Close() error
 }
 
+// Stopper is a Source that can be told to stop without releasing anything:
+// a Next in progress or to come returns ErrClosed soon after Stop, while the
+// data of the last packet it returned stays valid until Close. A live
+// sensor stops its sources, waits for its workers to finish with their
+// last packets, and only then closes them.
+type Stopper interface {
+	Stop()
+}
+
 // Stats are the counters of one Source.
 type Stats struct {
 	// Packets and Bytes count what Next delivered (Bytes counts captured
