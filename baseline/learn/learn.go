@@ -300,6 +300,8 @@ type credKey struct {
 	Kind string
 }
 
+func (k credKey) key() string { return CredKey(k.Pair, k.Kind) }
+
 // New returns an empty baseline in learning mode, started at now.
 func New(cfg Config, now time.Time) *Baseline {
 	cfg.fill()
@@ -530,60 +532,38 @@ func (b *Baseline) Pair(p Pair, now time.Time) bool {
 
 // Op reports whether an operation is in the pair's baseline (learning it in
 // learning mode).
-func (b *Baseline) Op(o Op, now time.Time) bool {
-	if _, ok := b.ops[o]; ok {
+func (b *Baseline) Op(o Op, now time.Time) bool { return observe(b, b.ops, o, OpKey, now) }
+
+// observe reports whether k is in m, the set of one kind of item; in
+// learning mode an unknown k is added (and reported as known), keyed by
+// key(k) for persistence.
+func observe[K comparable](b *Baseline, m map[K]meta, k K, key func(K) string, now time.Time) bool {
+	if _, ok := m[k]; ok {
 		return true
 	}
 	if b.mode != Learning || !b.room() {
 		return false
 	}
-	b.ops[o] = meta{first: now, last: now}
-	b.added(OpKey(o), now)
+	m[k] = meta{first: now, last: now}
+	b.added(key(k), now)
 	return true
 }
 
 // Service reports whether a device is known to serve a port (learning it
 // in learning mode).
 func (b *Baseline) Service(s Service, now time.Time) bool {
-	if _, ok := b.services[s]; ok {
-		return true
-	}
-	if b.mode != Learning || !b.room() {
-		return false
-	}
-	b.services[s] = meta{first: now, last: now}
-	b.added(ServiceKey(s), now)
-	return true
+	return observe(b, b.services, s, ServiceKey, now)
 }
 
 // Remote reports whether a remote-access pair is in the baseline (learning
 // it in learning mode).
-func (b *Baseline) Remote(p Pair, now time.Time) bool {
-	if _, ok := b.remote[p]; ok {
-		return true
-	}
-	if b.mode != Learning || !b.room() {
-		return false
-	}
-	b.remote[p] = meta{first: now, last: now}
-	b.added(RemoteKey(p), now)
-	return true
-}
+func (b *Baseline) Remote(p Pair, now time.Time) bool { return observe(b, b.remote, p, RemoteKey, now) }
 
 // Cleartext reports whether a cleartext-credential channel of a kind
 // (telnet, ftp, http_basic, snmp_community) is in the baseline (learning it
 // in learning mode).
 func (b *Baseline) Cleartext(p Pair, kind string, now time.Time) bool {
-	k := credKey{p, kind}
-	if _, ok := b.creds[k]; ok {
-		return true
-	}
-	if b.mode != Learning || !b.room() {
-		return false
-	}
-	b.creds[k] = meta{first: now, last: now}
-	b.added(CredKey(p, kind), now)
-	return true
+	return observe(b, b.creds, credKey{p, kind}, credKey.key, now)
 }
 
 // Firmware reports whether a firmware version is known for a device
