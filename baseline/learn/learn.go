@@ -1228,12 +1228,6 @@ func (b *Baseline) item(k string) (Item, bool) {
 	return Item{Key: k, Kind: kind, Data: data, First: m.first, Last: m.last}, true
 }
 
-// exists reports whether the item with key k is in the baseline.
-func (b *Baseline) exists(k string) bool {
-	_, ok := b.itemMeta(k, nil)
-	return ok
-}
-
 // itemMeta returns the first and last time of the item with key k (zero
 // for flags and firmware versions) and whether it is in the baseline; with
 // set, it first replaces the times by *set.
