@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -92,10 +91,10 @@ func writeAlerts(fl analyzeFlags, det *analyze.Detection, stdout io.Writer) erro
 				}
 				buf = append(append(buf, b...), '\n')
 			case "cef":
-				buf = append(a.AppendCEF(buf, alert.ProductInfo{Version: buildVersion()}), '\n')
+				buf = append(a.AppendCEF(buf, alert.ProductInfo{Version: version()}), '\n')
 			case "syslog":
 				buf = append(alert.AppendSyslogCEF(buf, a, hostname(), "otsensor", 16,
-					alert.ProductInfo{Version: buildVersion()}), '\n')
+					alert.ProductInfo{Version: version()}), '\n')
 			default:
 				return fmt.Errorf("analyze: --alerts-format %q: want jsonl, cef or syslog", fl.alertsFormat)
 			}
@@ -132,15 +131,6 @@ func hostname() string {
 		return "-"
 	}
 	return h
-}
-
-// buildVersion is the module version of the binary ("devel" in a
-// development build).
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 func newRules(stdout io.Writer) *cobra.Command {

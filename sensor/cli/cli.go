@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -68,11 +67,7 @@ func newVersion(stdout io.Writer) *cobra.Command {
 		Use:   "version",
 		Short: "Print the version",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := "devel"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-				v = bi.Main.Version
-			}
-			fmt.Fprintln(stdout, "otsensor", v)
+			fmt.Fprintln(stdout, "otsensor", version())
 			return nil
 		},
 	}
