@@ -13,13 +13,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/otwatch/otwatch/dissectors/dissectortest"
+	"github.com/otwatch/otwatch/internal/syncbuf"
 	"github.com/otwatch/otwatch/sensor/app"
 )
 
@@ -160,23 +160,8 @@ func TestLoggerFormats(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer = syncbuf.Buffer
 
 // TestRunCommand runs `otsensor run` on a replayed capture in a loop,
 // logs in over HTTPS with the generated admin password and reads the

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwatch/otwatch/internal/syncbuf"
 	"github.com/otwatch/otwatch/sensor/store"
 	"github.com/otwatch/otwatch/sensor/web"
 	"github.com/otwatch/otwatch/sensor/web/auth"
@@ -38,22 +39,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 // harness is a server over a real SQLite store with three users: admin
 // (first-start password), ana (analyst) and rob (read-only).

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otwatch/otwatch/internal/syncbuf"
 	"github.com/otwatch/otwatch/sensor/app"
 	"github.com/otwatch/otwatch/sensor/store"
 	"github.com/otwatch/otwatch/sensor/web"
@@ -30,22 +31,7 @@ import (
 )
 
 // syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 // pcap finds a sample capture: ../shared/pcaps when present (the
 // steering checkout), else the repository's pcaps/.
